@@ -1,0 +1,86 @@
+# i2i-bench: every target installs what it needs first (`make install` runs only when missing or out of date).
+# `make help` lists targets and variables.
+
+PYTHON     ?= python3
+VENV       ?= .venv
+# torch==2.13.0 resolves to a local CPU build on these machines; a GPU node asks for its CUDA build, e.g.
+# TORCH_SPEC="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128"
+TORCH_SPEC ?= torch==2.13.0
+MODEL      ?= lohiresgan
+DATA       ?= mri
+PRESET     ?= quick
+SEEDS      ?= 1
+DATA_ROOT  ?=
+DEVICES    ?= auto
+NUM_NODES  ?= 1
+LOGGER     ?= csv
+SET        ?=
+CONFIG     ?=
+TRIALS     ?= 20
+STORAGE    ?=
+STUDY      ?=
+WORKERS    ?= 1
+PYTEST_ARGS ?=
+
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+SLOW_STAMP := $(VENV)/.installed-slow
+
+.DEFAULT_GOAL := help
+.PHONY: help install benchmark sweep leaderboard test test-all clean-venv
+
+help: ## List targets and variables
+	@echo "Targets:"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@echo "Variables (current value):"
+	@echo "  MODEL=$(MODEL)  model name, comma list or all (python -m benchmark list models)"
+	@echo "  DATA=$(DATA)  dataset name, comma list or all"
+	@echo "  PRESET=$(PRESET)  smoke | quick | paper"
+	@echo "  SEEDS=$(SEEDS)  number of seeds (0..n-1)"
+	@echo "  DATA_ROOT=$(DATA_ROOT)  real data folder (empty: synthetic data)"
+	@echo "  DEVICES=$(DEVICES) NUM_NODES=$(NUM_NODES)  devices per node and nodes (DDP when > 1)"
+	@echo "  LOGGER=$(LOGGER)  csv | wandb"
+	@echo "  SET=\"$(SET)\"  overrides, e.g. SET=\"model.lr=1e-4 data.crop_size=64\""
+	@echo "  CONFIG=$(CONFIG)  YAML with model/data/trainer sections"
+	@echo "  TRIALS=$(TRIALS) WORKERS=$(WORKERS)  sweep: complete+pruned trials in total; worker processes here"
+	@echo "  STORAGE=$(if $(STORAGE),(set),)  sweep storage: empty (SQLite in results/sweeps/), journal:///shared/f.log, postgresql://..."
+	@echo "  STUDY=$(STUDY)  sweep study name (default <model>-<data>-<preset>)"
+	@echo "  TORCH_SPEC=$(TORCH_SPEC)  pip requirement for torch"
+	@echo "  RESULTS_DIR  environment variable moving results/ elsewhere"
+
+$(STAMP): pyproject.toml Makefile
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(TORCH_SPEC)
+	$(PY) -m pip install -q -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the project (only when missing or out of date)
+
+benchmark: $(STAMP) ## Train, test, record MODEL on DATA and refresh the leaderboard
+	$(PY) -m benchmark run --model $(MODEL) --data $(DATA) --preset $(PRESET) --seeds $(SEEDS) \
+		--devices $(DEVICES) --num-nodes $(NUM_NODES) --logger $(LOGGER) \
+		$(if $(DATA_ROOT),--data-root "$(DATA_ROOT)") $(if $(CONFIG),--config "$(CONFIG)") \
+		$(if $(strip $(SET)),--set "$(SET)")
+
+leaderboard: $(STAMP) ## Regenerate results/LEADERBOARD.md (and CSV) from run records
+	$(PY) -m benchmark leaderboard
+
+test: $(STAMP) ## Fast test tier (CI)
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+$(SLOW_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e ".[dev,slow]"
+	@touch $(SLOW_STAMP)
+
+test-all: $(SLOW_STAMP) ## Fast and slow tiers (DDP, sweeps, real servers)
+	$(PY) -m pytest -q -m "" $(PYTEST_ARGS)
+
+clean-venv: ## Remove the virtual environment
+	rm -rf $(VENV)
+
+# The recipe is not echoed: STORAGE may hold a password; the sweep prints its own masked header.
+sweep: $(STAMP) ## Optuna study over MODEL's search space on DATA (TRIALS, WORKERS, STORAGE, STUDY, PRESET, SET)
+	@SWEEPS_STORAGE="$(STORAGE)" $(PY) -m sweeps run --model $(MODEL) --data $(DATA) --preset $(PRESET) \
+		--trials $(TRIALS) --workers $(WORKERS) $(if $(STUDY),--study "$(STUDY)") \
+		$(if $(DATA_ROOT),--data-root "$(DATA_ROOT)") $(if $(strip $(SET)),--set "$(SET)")

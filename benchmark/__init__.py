@@ -1,0 +1,1 @@
+"""i2i-bench: train, test, record and compare paired image-to-image translation models."""

@@ -1,0 +1,4 @@
+"""Entry point of `python -m benchmark`."""
+from benchmark.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,192 @@
+"""`python -m benchmark`: run, list, leaderboard, data check.
+
+Every user mistake ends as one line on stderr and exit code 2 (usage) or 1 (data, files); never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any, NoReturn
+
+from benchmark.errors import BenchError, UsageError
+
+EPILOG = "Examples: python -m benchmark run --model lohiresgan --data mri | python -m benchmark list models --json"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that raises UsageError (one line) instead of printing usage and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def split_names(value: str, registry: dict[str, Any], option: str) -> list[str]:
+    """A comma list or `all`, each name checked against the registry."""
+    names = list(registry) if value.strip() == "all" else [n.strip() for n in value.split(",") if n.strip()]
+    if not names:
+        raise UsageError(f"{option} is empty; valid: all, {', '.join(registry)}")
+    for name in names:
+        if name not in registry:
+            raise UsageError(f"{option} {name!r} is not one of all, {', '.join(registry)}")
+    return names
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="python -m benchmark", description=__doc__.splitlines()[0], epilog=EPILOG)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    run = sub.add_parser("run", help="train, test and record models on datasets")
+    run.add_argument("--model", required=True, help="a model name, a comma list, or all")
+    run.add_argument("--data", required=True, help="a dataset name, a comma list, or all")
+    run.add_argument("--preset", default="quick", help="smoke | quick (default) | paper")
+    run.add_argument("--seed", type=int, default=None, help="one seed (default 0)")
+    run.add_argument("--seeds", type=int, default=None, help="a count: seeds 0..n-1")
+    run.add_argument("--data-root", default=None, help="real data folder (default: synthetic data)")
+    run.add_argument("--devices", default="auto", help="devices per node: auto or a count")
+    run.add_argument("--num-nodes", type=int, default=1)
+    run.add_argument("--logger", default="csv", help="csv (always) or wandb (in addition)")
+    run.add_argument("--config", default=None, help="a YAML file with model/data/trainer sections")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                     help="override, e.g. model.lr=1e-4 data.crop_size=64 (repeatable, space-separated ok)")
+    run.add_argument("--no-leaderboard", action="store_true", help="do not regenerate the leaderboard")
+
+    listing = sub.add_parser("list", help="list models or datasets")
+    listing.add_argument("what", nargs="?", default="all", choices=["models", "datasets", "all"])
+    listing.add_argument("--json", action="store_true")
+
+    sub.add_parser("leaderboard", help="regenerate the leaderboard from run records")
+
+    evaluate = sub.add_parser("evaluate", help="score a trained checkpoint on a (real) test set")
+    evaluate.add_argument("--checkpoint", required=True, help="a .ckpt from a run's checkpoints/ folder")
+    evaluate.add_argument("--data", required=True)
+    evaluate.add_argument("--data-root", default=None, help="real data folder (default: synthetic test split)")
+    evaluate.add_argument("--model", default=None, help="model name (default: from the run's config.yaml)")
+    evaluate.add_argument("--devices", default="auto")
+    evaluate.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+
+    data = sub.add_parser("data", help="data utilities")
+    data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=Parser)
+    check = data_sub.add_parser("check", help="validate and summarise a real-data folder")
+    check.add_argument("--data", required=True)
+    check.add_argument("--data-root", required=True)
+    check.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    return parser
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from benchmark import leaderboard
+    from benchmark.runner import RunRequest, execute, prepare
+    from datamodules import DATASETS
+    from models import MODELS
+
+    if args.seed is not None and args.seeds is not None:
+        raise UsageError("--seed and --seeds are exclusive: give one seed or a count")
+    if args.seeds is not None and args.seeds < 1:
+        raise UsageError(f"--seeds {args.seeds}: expected a count of at least 1")
+    if args.data_root and not os.path.isdir(args.data_root):
+        raise BenchError(f"--data-root {args.data_root} does not exist or is not a folder")
+    seeds = list(range(args.seeds)) if args.seeds else [args.seed or 0]
+    overrides = [item for group in args.overrides for item in group.split()]
+    requests = [RunRequest(model=m, data=d, preset=args.preset, seed=s, data_root=args.data_root,
+                           devices=args.devices, num_nodes=args.num_nodes, logger=args.logger,
+                           overrides=overrides, config_file=args.config)
+                for d in split_names(args.data, DATASETS, "--data")
+                for m in split_names(args.model, MODELS, "--model") for s in seeds]
+    configs = [prepare(r) for r in requests]  # every usage error surfaces before any training
+    failures = []
+    for config in configs:
+        try:
+            record = execute(config)
+        except BenchError as exc:
+            if len(configs) == 1:
+                raise
+            record = {"status": "failed", "reason": str(exc)}
+            print(f"error: {config['run']['model']} on {config['run']['data']}: {exc}", file=sys.stderr)
+        if record.get("status") not in ("complete", "running"):
+            failures.append((config["run"], record.get("reason")))
+    if not args.no_leaderboard and _is_rank_zero():
+        paths = leaderboard.generate()
+        print(f"leaderboard: {paths[0]}")
+    if len(configs) > 1:
+        print(f"{len(configs) - len(failures)}/{len(configs)} runs complete", file=sys.stderr)
+        for run, reason in failures:
+            print(f"  failed: {run['model']} on {run['data']} seed {run['seed']}: {reason}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _is_rank_zero() -> bool:
+    return int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0"))) == 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from benchmark.catalogue import describe_datasets, describe_models
+
+    out: dict[str, Any] = {}
+    if args.what in ("models", "all"):
+        out["models"] = describe_models()
+    if args.what in ("datasets", "all"):
+        out["datasets"] = describe_datasets()
+    if args.json:
+        print(json.dumps(out if args.what == "all" else out[args.what], indent=2))
+        return 0
+    for section, entries in out.items():
+        print(f"{section}:")
+        for name, info in entries.items():
+            print(f"  {name:<12} {info['summary']}")
+    return 0
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from benchmark import leaderboard
+
+    for path in leaderboard.generate():
+        print(path)
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from benchmark.evaluate import evaluate, print_summary
+
+    if args.data_root and not os.path.isdir(args.data_root):
+        raise BenchError(f"--data-root {args.data_root} does not exist or is not a folder")
+    overrides = [item for group in args.overrides for item in group.split()]
+    result = evaluate(args.checkpoint, args.data, args.data_root, args.model, overrides, args.devices)
+    if _is_rank_zero():
+        print_summary(result)
+    return 0
+
+
+def cmd_data_check(args: argparse.Namespace) -> int:
+    from benchmark.config import build_config
+    from benchmark.runner import resolve
+    from datamodules import DATASETS
+
+    data_cls = resolve(args.data, DATASETS, "--data")
+    if not os.path.isdir(args.data_root):
+        raise BenchError(f"--data-root {args.data_root} does not exist or is not a folder")
+    from models.identity import IdentityModel
+
+    overrides = [item for group in args.overrides for item in group.split()]
+    config = build_config("identity", args.data, "quick", IdentityModel, data_cls, overrides)
+    datamodule = data_cls(root=args.data_root, seed=0, **config["data"])
+    print(json.dumps(datamodule.summary(), indent=2))
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "list": cmd_list, "leaderboard": cmd_leaderboard, "evaluate": cmd_evaluate}
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "data":
+            return cmd_data_check(args)
+        return COMMANDS[args.command](args)
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,127 @@
+"""Run records: the only thing leaderboards are built from.
+
+Layout: `$RESULTS_DIR/runs/<dataset>/<model>/<preset>/<run_id>/` with config.yaml, metrics.json,
+per_image.csv, sample.png, environment.json, checkpoints/ and logs/. Every file is written atomically
+(temporary file in the same folder, then rename), so a reader never sees half a record; `metrics.json` is
+written last, and a folder without it is a run still in progress.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import platform
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from benchmark.errors import BenchError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def results_dir() -> Path:
+    """`$RESULTS_DIR`, else `results/` of the working directory."""
+    return Path(os.environ.get("RESULTS_DIR") or "results")
+
+
+def new_run_id(seed: int) -> str:
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-seed{seed}-{uuid.uuid4().hex[:6]}"
+
+
+def run_dir(dataset: str, model: str, preset: str, run_id: str) -> Path:
+    return results_dir() / "runs" / dataset / model / preset / run_id
+
+
+def ensure_writable(path: Path) -> None:
+    """Fail early, in one line, when results cannot be written (before hours of training)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise BenchError(f"results directory {path} is not writable ({exc.strerror}); "
+                         "set RESULTS_DIR to a writable folder") from None
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: Path, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, allow_nan=True) + "\n")
+
+
+def write_yaml(path: Path, obj: Any) -> None:
+    atomic_write_text(path, yaml.safe_dump(obj, sort_keys=False))
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    columns: list[str] = []
+    for row in rows:
+        columns.extend(k for k in row if k not in columns)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, buffer.getvalue())
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def environment() -> dict[str, Any]:
+    """Versions, commit and device: what is needed to trust or repeat a number."""
+    import lightning
+    import torch
+
+    cuda = torch.cuda.is_available()
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "lightning": lightning.__version__,
+        "git_commit": git_commit(),
+        "device": torch.cuda.get_device_name(0) if cuda else f"cpu ({os.cpu_count()} cores)",
+        "cuda": torch.version.cuda if cuda else None,
+        "threads": torch.get_num_threads(),
+    }
+
+
+def load_records(root: Path | None = None) -> list[dict[str, Any]]:
+    """Every finished record under `runs/` (those with a metrics.json), with its folder."""
+    base = (root or results_dir()) / "runs"
+    records = []
+    for path in sorted(base.glob("*/*/*/*/metrics.json")):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue  # written atomically, so only a foreign or damaged file lands here: not ours to read
+        record["_dir"] = str(path.parent)
+        records.append(record)
+    return records

@@ -1,0 +1,18 @@
+"""`identity`: the input itself. Not trained; it is the floor every model must beat, scored like any model."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from models.base import TranslationModel
+
+
+class IdentityModel(TranslationModel):
+    trainable = False
+
+    def __init__(self, in_channels: int = 1, out_channels: int = 1, image_size: int = 256) -> None:
+        super().__init__(in_channels, out_channels, image_size)
+        self.generator = nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x

@@ -1,0 +1,2 @@
+"""Loss functions shared by the models."""
+from models.losses.total_gradient import TotalGradientLoss, total_gradient_loss

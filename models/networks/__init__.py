@@ -1,0 +1,1 @@
+"""Networks (plain nn.Modules): generators, discriminators and perceptual feature extractors."""

@@ -1,0 +1,37 @@
+"""`unet`: the pix2pix U-Net generator trained alone with L1 (a strong non-adversarial baseline).
+
+Adam lr 2e-4, betas (0.5, 0.999) as pix2pix. Batch norm, no dropout: pix2pix's dropout is its noise source
+for a GAN; a regression baseline has no use for it (configurable). Depth follows the image size: the most
+stride-2 levels the size allows, at most 8 (U-Net-256).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from models.base import TranslationModel
+from models.networks.layers import init_normal
+from models.networks.unet_generator import UNetGenerator, depth_for_size
+
+
+class UNetModel(TranslationModel):
+    def __init__(self, in_channels: int = 1, out_channels: int = 1, image_size: int = 256, ngf: int = 64,
+                 depth: int | None = None, norm: str = "batch", dropout: float = 0.0, lr: float = 2e-4,
+                 beta1: float = 0.5, beta2: float = 0.999) -> None:
+        super().__init__(in_channels, out_channels, image_size)
+        self.save_hyperparameters()
+        self.generator = init_normal(UNetGenerator(in_channels, out_channels, ngf,
+                                                   depth or depth_for_size(image_size), norm, dropout))
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor | None:
+        loss = F.l1_loss(self.predict_batch(batch), batch["target"])
+        if not self.loss_is_finite(loss):
+            return None
+        self.log("train/l1", loss.detach(), batch_size=len(batch["id"]), prog_bar=True)
+        return loss
+
+    def configure_optimizers(self) -> Any:
+        hp = self.hparams
+        return torch.optim.Adam(self.generator.parameters(), lr=hp.lr, betas=(hp.beta1, hp.beta2))

@@ -1,0 +1,1 @@
+"""Performance benchmarks: scripts that time hot paths and print one JSON line per measurement."""

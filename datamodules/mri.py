@@ -1,0 +1,292 @@
+"""MRI: portable low-field (64 mT) to high-field (3 T) brain MRI translation (LoHiResGAN, Islam et al. 2023).
+
+Samples are axial slices; ids are ``<subject>/z<slice>`` so metrics are also averaged per volume, and the
+batch ``mask`` is the brain mask (metrics are computed inside it). Sources:
+
+- **Synthetic default** (``root=None``): one procedural brain per subject (`synthetic.brain_phantom`), imaged
+  at 3 T and at 64 mT from the same tissue fractions (`forward.mri_signal`: field-dependent relaxation times,
+  so the contrast differs) with the 64 mT acquisition of `forward.low_field` (thick slices, coarse k-space,
+  Rician noise, bias). ``subjects`` = (train, val, test) counts; a subject's anatomy and noise depend only on
+  (``data_seed``, split, index), so changing one split's size leaves the others' images unchanged.
+  ``data_seed`` defaults to the run's ``seed``: set it to keep one test set across seeds.
+- **Real data** (``root=PATH``, layouts in `readers.nifti`): ``mode="paired"`` reads 64 mT / 3 T pairs;
+  ``mode="simulate"`` reads 3 T volumes only and simulates their 64 mT partners (contrast re-mapped from an
+  intensity clustering, then the same acquisition model); ``mode="auto"`` (default) picks ``paired`` when a
+  ``<subject>/64mT`` folder exists, else ``simulate``. Subjects are split at subject level (a subject's
+  slices never appear in two splits): names sorted, shuffled by ``data_seed``, then about 70/10/20 % with at
+  least one subject in val and test (so at least 3 subjects are needed). ``subjects`` applies to synthetic
+  data only.
+
+In-plane grid: synthetic volumes are generated at ``size`` x ``size`` (230 mm field of view). Real slices are
+resampled (antialiased bilinear) to isotropic pixels so that the larger side of the field of view spans
+``size`` pixels, then zero-padded to ``size`` x ``size``; ``size=None`` keeps the native grid and pads to a
+multiple of 16 (so U-Net down-sampling works). Slices whose brain mask covers less than 1 % of the slice are
+skipped; ``slices_per_subject`` keeps that many central slices (synthetic default 24; real default: all).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from benchmark.errors import DataError, UsageError
+from datamodules.base import SPLITS, PairedDataModule, Split
+from datamodules.forward.low_field import (
+    LowFieldAcquisition,
+    highfield_acquisition,
+    lowfield_acquisition,
+    simulate_lowfield,
+    thick_slices,
+)
+from datamodules.forward.mri_signal import CONTRASTS, weighted_image
+from datamodules.readers import nifti
+from datamodules.synthetic import image_rng
+from datamodules.synthetic.brain_phantom import Phantom, brain_phantom
+
+MODES = ("auto", "paired", "simulate")
+SYNTHETIC_SLICES = 24
+MIN_BRAIN_FRACTION = 0.01  # slices with less brain are skipped (near-empty masks make metrics meaningless)
+SPLIT_FRACTIONS = {"val": 0.1, "test": 0.2}
+GRID_MULTIPLE = 16
+
+
+@dataclass
+class Volume:
+    """One subject's kept slices: source (64 mT), target (3 T), mask, and their slice indices."""
+
+    subject: str
+    source: np.ndarray
+    target: np.ndarray
+    mask: np.ndarray
+    indices: list[int]
+
+
+class MRIDataModule(PairedDataModule):
+    """64 mT -> 3 T brain MRI, T1w or T2w; synthetic by default, paired/simulated NIfTI folders otherwise."""
+
+    name = "mri"
+    task = "translate"
+    channels = 1
+    volumetric = True
+    masked_metrics = True
+
+    def __init__(self, root: str | None = None, batch_size: int = 8, eval_batch_size: int | None = None,
+                 crop_size: int | None = None, num_workers: int = 0, seed: int = 0, contrast: str = "T1",
+                 size: int = 96, subjects: Sequence[int] = (12, 2, 4), slices_per_subject: int | None = None,
+                 mode: str = "auto", snr: float = 12.0, snr_highfield: float = 40.0, bias: float = 0.2,
+                 inplane_factor: float = 1.6, slice_factor: int = 3, data_seed: int | None = None) -> None:
+        super().__init__(root=root, batch_size=batch_size, eval_batch_size=eval_batch_size,
+                         crop_size=crop_size, num_workers=num_workers, seed=seed)
+        self.contrast = _choice("contrast", contrast, CONTRASTS)
+        self.mode = _choice("mode", mode, MODES)
+        if root is None and self.mode != "auto":
+            raise UsageError(f"data.mode={mode!r} reads real data: give a data root (DATA_ROOT / "
+                             "--data-root); the synthetic default needs no mode")
+        self.size = _size(size)
+        self.subjects = _subjects(subjects)
+        if slices_per_subject is not None and (not _is_int(slices_per_subject) or slices_per_subject < 1):
+            raise UsageError(f"data.slices_per_subject={slices_per_subject!r}: expected a positive integer "
+                             "or null (all non-empty slices)")
+        self.slices_per_subject = slices_per_subject
+        self.acquisition = LowFieldAcquisition(
+            inplane_factor=_number("inplane_factor", inplane_factor, 1.0, 8.0),
+            slice_factor=int(_number("slice_factor", slice_factor, 1, 16, integer=True)),
+            snr=_number("snr", snr, 0.5, 1e6), bias=_number("bias", bias, 0.0, 1.0))
+        self.snr_highfield = _number("snr_highfield", snr_highfield, 0.0, 1e6) if snr_highfield else 0.0
+        self.data_seed = int(seed if data_seed is None else data_seed)
+        if self.size is None and root is None:
+            raise UsageError("data.size=null keeps the native grid of real data; the synthetic default needs "
+                             "a size (a multiple of 16, e.g. 96)")
+        self.resolved_mode = "synthetic" if root is None else None
+
+    # -- splits ----------------------------------------------------------------------------------------------
+    def build_splits(self) -> dict[str, Split]:
+        volumes = self._synthetic() if self.root is None else self._real()
+        return {split: _to_split(vols) for split, vols in volumes.items()}
+
+    def _synthetic(self) -> dict[str, list[Volume]]:
+        counts = dict(zip(SPLITS, self.subjects, strict=True))
+        return {split: [self.synthetic_subject(split, i)[0] for i in range(counts[split])]
+                for split in SPLITS}
+
+    def synthetic_subject(self, split: str, index: int) -> tuple[Volume, Phantom]:
+        """Image one phantom at 3 T and at 64 mT; the 64 mT slice k is the thick slab centred on 3 T slice k.
+
+        Returns the kept slices and the phantom (all generated slices: kept slice k is phantom slice
+        k + (slice_factor - 1) // 2, and its 64 mT slab spans phantom slices k .. k + slice_factor - 1).
+        """
+        keep = self.slices_per_subject or SYNTHETIC_SLICES
+        factor = self.acquisition.slice_factor
+        phantom = brain_phantom(image_rng(self.data_seed, split, index, "anatomy"), size=self.size,
+                                n_slices=keep + factor - 1)
+        rng = image_rng(self.data_seed, split, index, "acquisition")
+        centre = slice((factor - 1) // 2, (factor - 1) // 2 + keep)
+        wm = phantom.fraction("wm")
+
+        low = weighted_image(phantom.fractions, "64mT", self.contrast) * phantom.texture
+        wm_level = float(thick_slices(low, factor)[thick_slices(wm, factor) > 0.9].mean())
+        source = lowfield_acquisition(low, wm_level, self.acquisition, rng)
+
+        high = (weighted_image(phantom.fractions, "3T", self.contrast) * phantom.texture)[centre]
+        high = highfield_acquisition(high, float(high[wm[centre] > 0.9].mean()), self.snr_highfield,
+                                     phantom.voxel_mm, rng)
+        mask = phantom.brain_mask[centre]
+        volume = Volume(subject=f"{split}{index:03d}", source=nifti.normalise(source, mask),
+                        target=nifti.normalise(high, mask), mask=mask, indices=list(range(keep)))
+        return volume, phantom
+
+    def _real(self) -> dict[str, list[Volume]]:
+        root = Path(self.root)
+        mode = nifti.detect_mode(root) if self.mode == "auto" else self.mode
+        self.resolved_mode = mode
+        files = nifti.find_subjects(root, self.contrast, mode)
+        assignment = split_subjects([f.subject for f in files], self.data_seed, root)
+        out: dict[str, list[Volume]] = {split: [] for split in SPLITS}
+        for entry in files:
+            out[assignment[entry.subject]].append(self._real_subject(entry))
+        return out
+
+    def _real_subject(self, files: nifti.SubjectFiles) -> Volume:
+        vols = nifti.load_subject(files, self.contrast)
+        target = to_grid(vols.highfield, vols.spacing, self.size)
+        mask = to_grid(vols.mask.astype(np.float32), vols.spacing, self.size) > 0.5
+        if vols.lowfield is not None:
+            source = to_grid(vols.lowfield, vols.spacing, self.size)
+        else:
+            rng = image_rng(self.data_seed, "simulate", 0, files.subject)
+            source = simulate_lowfield(target, mask, self.contrast, self.acquisition, rng)
+            source = nifti.normalise(source, mask)
+        keep = _kept_slices(mask, self.slices_per_subject)
+        if not keep:
+            raise _empty(files)
+        return Volume(subject=files.subject, source=source[keep], target=target[keep], mask=mask[keep],
+                      indices=keep)
+
+    # -- inference on 64 mT scans without a partner -------------------------------------------------------
+    def lowfield_inputs(self, path: str | Path) -> list[dict[str, Any]]:
+        """Real 64 mT scans (a file or a ``<subject>/64mT/`` folder) as model inputs on this module's grid.
+
+        One dict per scan: ``source`` float32 (N, 1, H, W) in [0, 1], ``mask`` bool (N, 1, H, W) (foreground),
+        ``id`` list of ``<subject>/z<slice>``; slices with less than 1 % foreground are skipped.
+        """
+        out = []
+        for scan in nifti.load_lowfield_only(path, self.contrast):
+            source = to_grid(scan.slices, scan.spacing, self.size)
+            mask = to_grid(scan.mask.astype(np.float32), scan.spacing, self.size) > 0.5
+            keep = _kept_slices(mask, None)
+            out.append({"source": torch.from_numpy(source[keep]).unsqueeze(1),
+                        "mask": torch.from_numpy(mask[keep]).unsqueeze(1),
+                        "id": [f"{scan.subject}/z{k:03d}" for k in keep]})
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        out = super().summary()
+        out.update(contrast=self.contrast, mode=self.resolved_mode)
+        return out
+
+
+# --- helpers -----------------------------------------------------------------------------------------------
+def split_subjects(names: list[str], seed: int, root: Path | str = "") -> dict[str, str]:
+    """Subject-level split: sorted names shuffled by ``seed``; ~20 % test and ~10 % val, each at least one."""
+    n = len(names)
+    if n < 3:
+        raise DataError(f"mri: a subject-level train/val/test split needs at least 3 subjects, found {n} "
+                        f"under {root}")
+    order = [sorted(names)[i] for i in np.random.default_rng(seed).permutation(n)]
+    n_test = max(1, round(SPLIT_FRACTIONS["test"] * n))
+    n_val = max(1, round(SPLIT_FRACTIONS["val"] * n))
+    if n - n_test - n_val < 1:
+        n_test, n_val = 1, 1
+    labels = ["test"] * n_test + ["val"] * n_val + ["train"] * (n - n_test - n_val)
+    return dict(zip(order, labels, strict=True))
+
+
+def to_grid(volume: np.ndarray, spacing: tuple[float, float], size: int | None) -> np.ndarray:
+    """Axial slices (Z, H, W) onto the square grid: isotropic resampling to ``size``, centred zero padding."""
+    h, w = volume.shape[1:]
+    if size is None:
+        target = (-(-h // GRID_MULTIPLE) * GRID_MULTIPLE, -(-w // GRID_MULTIPLE) * GRID_MULTIPLE)
+        return _pad(volume.astype(np.float32), target)
+    pixel = max(h * spacing[0], w * spacing[1]) / size
+    new = (min(size, max(1, round(h * spacing[0] / pixel))), min(size, max(1, round(w * spacing[1] / pixel))))
+    tensor = torch.from_numpy(np.ascontiguousarray(volume, dtype=np.float32)).unsqueeze(1)
+    resized = F.interpolate(tensor, size=new, mode="bilinear", align_corners=False, antialias=True)
+    return _pad(resized.squeeze(1).numpy(), (size, size))
+
+
+def _pad(volume: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    h, w = volume.shape[1:]
+    top, left = (shape[0] - h) // 2, (shape[1] - w) // 2
+    out = np.zeros((volume.shape[0], *shape), dtype=np.float32)
+    out[:, top:top + h, left:left + w] = volume
+    return out
+
+
+def _kept_slices(mask: np.ndarray, count: int | None) -> list[int]:
+    """Slices with enough brain; the ``count`` central ones of them when ``count`` is given."""
+    fractions = mask.reshape(mask.shape[0], -1).mean(axis=1)
+    keep = [int(k) for k in np.flatnonzero(fractions >= MIN_BRAIN_FRACTION)]
+    if count is not None and len(keep) > count:
+        start = (len(keep) - count) // 2
+        keep = keep[start:start + count]
+    return keep
+
+
+def _to_split(volumes: list[Volume]) -> Split:
+    source, target, mask, ids = [], [], [], []
+    for vol in volumes:
+        for row, k in enumerate(vol.indices):
+            source.append(torch.from_numpy(vol.source[row].copy()).unsqueeze(0))
+            target.append(torch.from_numpy(vol.target[row].copy()).unsqueeze(0))
+            mask.append(torch.from_numpy(vol.mask[row].copy()).unsqueeze(0))
+            ids.append(f"{vol.subject}/z{k:03d}")
+    return Split(source=source, target=target, ids=ids, mask=mask)
+
+
+def _empty(files: nifti.SubjectFiles) -> DataError:
+    return DataError(f"mri: subject {files.subject}: no slice with brain (the mask covers less than "
+                     f"{MIN_BRAIN_FRACTION:.0%} of every slice of {files.highfield})")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _choice(option: str, value: Any, valid: Sequence[str]) -> str:
+    """The valid spelling of ``value`` (case-insensitive), else a UsageError listing the valid values."""
+    for candidate in valid:
+        if str(value).lower() == candidate.lower():
+            return candidate
+    raise UsageError(f"data.{option}={value!r}: expected one of {', '.join(valid)}")
+
+
+def _size(size: Any) -> int | None:
+    if size is None:
+        return None
+    if not _is_int(size) or size < 32 or size % GRID_MULTIPLE:
+        raise UsageError(f"data.size={size!r}: expected a multiple of {GRID_MULTIPLE} >= 32 (e.g. 96, 256) "
+                         "or null")
+    return int(size)
+
+
+def _subjects(subjects: Any) -> tuple[int, int, int]:
+    if isinstance(subjects, dict):
+        subjects = [subjects.get(split) for split in SPLITS]
+    values = list(subjects) if isinstance(subjects, (list, tuple)) else []
+    if len(values) != 3 or not all(_is_int(v) and v >= 1 for v in values):
+        raise UsageError(f"data.subjects={subjects!r}: expected three positive integers [train, val, test], "
+                         "e.g. [12, 2, 4]")
+    return tuple(int(v) for v in values)
+
+
+def _number(option: str, value: Any, low: float, high: float, integer: bool = False) -> float:
+    ok = _is_int(value) if integer else (isinstance(value, (int, float)) and not isinstance(value, bool))
+    if not ok or not (low <= value <= high):
+        kind = "an integer" if integer else "a number"
+        raise UsageError(f"data.{option}={value!r}: expected {kind} in [{low:g}, {high:g}]")
+    return float(value)

@@ -1,0 +1,125 @@
+"""Read 2-D PNG/TIFF images (8/16-bit integer or float) as grey float32 arrays in [0, 1].
+
+Why one reader: every dataset of the suite is stored as PNG or TIFF, and a bad file must fail the same way
+everywhere: a one-line :class:`DataError` naming the file and what was expected, never a library traceback.
+
+Conventions:
+- RGB(A) is converted to grey with the ITU-R BT.601 luma weights 0.2989 R + 0.5870 G + 0.1140 B (MATLAB's
+  ``rgb2gray``); an alpha channel is dropped.
+- ``scale="dtype"`` divides integers by their type's maximum (255, 65535): the stored intensities keep their
+  meaning across images (FMD, NIR). Float images must then already lie in [0, 1].
+- ``scale="percentile"`` / ``"minmax"`` normalise each image on its own (robust min-max between the 0.1 and
+  99.9 percentiles, then clipped; or plain min-max): for folders mixing bit depths and exposures
+  (fluorescence x4).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from benchmark.errors import DataError
+
+IMAGE_SUFFIXES = (".png", ".tif", ".tiff")
+LUMA = np.array([0.2989, 0.5870, 0.1140])
+SCALES = ("dtype", "percentile", "minmax")
+PERCENTILES = (0.1, 99.9)
+_INT_MAX = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+
+
+def _decode(path: Path) -> np.ndarray:
+    """Decode the file with tifffile (TIFF) or imageio/Pillow (PNG); any failure becomes a DataError."""
+    suffix = path.suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:
+        raise DataError(f"{path}: unsupported image format {suffix!r} (expected PNG or TIFF)")
+    if not path.is_file():
+        raise DataError(f"{path}: image file not found")
+    try:
+        if suffix == ".png":
+            import imageio.v3 as iio
+
+            return np.asarray(iio.imread(path))
+        import tifffile
+
+        return np.asarray(tifffile.imread(path))
+    except Exception as exc:  # noqa: BLE001 - decoders raise many unrelated types for corrupt files
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(f"{path}: cannot decode image ({reason[:120]})") from None
+
+
+def _to_grey(array: np.ndarray, path: Path) -> np.ndarray:
+    """(H, W), (H, W, 1|3|4) or (1, H, W) -> (H, W); anything else is unsupported."""
+    if array.ndim == 3 and array.shape[0] == 1:
+        array = array[0]
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if array.ndim == 3 and array.shape[-1] in (3, 4):
+        rgb = array[..., :3]
+        if array.dtype == np.bool_:
+            rgb = rgb.astype(np.uint8)
+        return rgb.astype(np.float64) @ LUMA
+    if array.ndim != 2:
+        raise DataError(f"{path}: unsupported image shape {tuple(array.shape)} "
+                        "(expected a 2-D grey image or RGB/RGBA with 3 or 4 channels)")
+    return array
+
+
+def read_array(path: str | Path) -> tuple[np.ndarray, np.dtype]:
+    """The image as a grey float64 (H, W) array in its stored units, and the stored dtype."""
+    path = Path(path)
+    raw = _decode(path)
+    if raw.dtype.byteorder not in ("=", "|"):  # big-endian TIFF: native order so the dtype checks match
+        raw = raw.astype(raw.dtype.newbyteorder("="))
+    dtype = raw.dtype
+    if not (dtype == np.bool_ or dtype in _INT_MAX or np.issubdtype(dtype, np.floating)):
+        raise DataError(f"{path}: unsupported pixel type {dtype} (expected uint8, uint16 or float)")
+    grey = np.asarray(_to_grey(raw, path), dtype=np.float64)
+    if grey.size == 0 or min(grey.shape) < 1:
+        raise DataError(f"{path}: empty image {tuple(raw.shape)}")
+    if not np.isfinite(grey).all():
+        raise DataError(f"{path}: image holds non-finite values (NaN or infinity)")
+    return grey, dtype
+
+
+def normalize(grey: np.ndarray, mode: str, path: str | Path = "<array>") -> np.ndarray:
+    """Per-image normalisation to [0, 1]: 'percentile' (robust, clipped) or 'minmax'."""
+    if mode == "percentile":
+        lo, hi = np.percentile(grey, PERCENTILES)
+        if hi <= lo:  # nearly constant image (e.g. mostly saturated): fall back to the full range
+            lo, hi = float(grey.min()), float(grey.max())
+    elif mode == "minmax":
+        lo, hi = float(grey.min()), float(grey.max())
+    else:
+        raise ValueError(f"unknown normalisation {mode!r} for {path}")
+    if hi <= lo:
+        return np.zeros_like(grey, dtype=np.float32)
+    return np.clip((grey - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
+
+
+def read_image(path: str | Path, scale: str = "dtype") -> np.ndarray:
+    """Grey float32 (H, W) in [0, 1]; see the module docstring for ``scale``."""
+    path = Path(path)
+    grey, dtype = read_array(path)
+    if scale != "dtype":
+        return normalize(grey, scale, path)
+    if dtype == np.bool_:
+        return grey.astype(np.float32)
+    if dtype in _INT_MAX:
+        return (grey / _INT_MAX[dtype]).astype(np.float32)
+    lo, hi = float(grey.min()), float(grey.max())
+    if lo < -1e-6 or hi > 1 + 1e-6:
+        raise DataError(f"{path}: float image values span [{lo:.4g}, {hi:.4g}], expected [0, 1] "
+                        "(store integers, or rescale the file)")
+    return np.clip(grey, 0.0, 1.0).astype(np.float32)
+
+
+def read_tensor(path: str | Path, scale: str = "dtype") -> torch.Tensor:
+    """Grey float32 (1, H, W) tensor in [0, 1]."""
+    return torch.from_numpy(read_image(path, scale)[None].copy())
+
+
+def read_mask(path: str | Path) -> torch.Tensor:
+    """A binary mask image as a bool (1, H, W) tensor: nonzero pixels are True."""
+    grey, _ = read_array(path)
+    return torch.from_numpy(grey[None] > 0)

@@ -1,0 +1,27 @@
+"""Everything one leaderboard shows, gathered once and handed to each output format."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from benchmark.report.provenance import Provenance
+from benchmark.report.tables import Table
+
+FIGURE_TITLES = {
+    "samples": "Test samples (source | models | target) with a zoomed inset of one region",
+    "profile": "Intensity line profile across an edge",
+    "bars": "Metrics per model (error bars: std over seeds; dashed: input; dotted: target)",
+    "curves": "Training curves (training loss per step, validation PSNR per epoch)",
+    "compute": "Quality versus compute",
+}
+
+
+@dataclass
+class Report:
+    tables: list[Table]
+    provenance: Provenance
+    published: list[dict[str, Any]] = field(default_factory=list)
+    sweeps: list[dict[str, Any]] = field(default_factory=list)
+    # table key -> figure kind -> path relative to the results folder (PNG under figures/)
+    figures: dict[str, dict[str, str]] = field(default_factory=dict)
+    figure_notes: dict[str, list[str]] = field(default_factory=dict)  # table key -> why a figure is missing

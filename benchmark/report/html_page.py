@@ -1,0 +1,178 @@
+"""leaderboard.html: one self-contained page (figures embedded as data URIs) with the tables and figures.
+
+Every string that comes from records, configs, file names or ids goes through `html.escape`: a model or
+image id is data, never markup.
+"""
+from __future__ import annotations
+
+import base64
+import re
+from html import escape
+from pathlib import Path
+
+from benchmark.metrics import METRICS
+from benchmark.report.document import FIGURE_TITLES, Report
+from benchmark.report.numbers import (
+    EFFICIENCY_HEADINGS, SIGNIFICANT, efficiency_cells, fmt, heading, is_best, legend, mean_text, protocol_lines,
+)
+from benchmark.report.published import for_dataset
+from benchmark.report.tables import ModelRow, Table
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1500px; color: #222; padding: 0 1rem; }
+table { border-collapse: collapse; margin: 0.6rem 0 1rem; font-size: 0.85rem; }
+th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: right; white-space: nowrap; }
+th { background: #f0f0f0; } td.name, th.name { text-align: left; }
+tr.floor td { background: #fff6e0; font-style: italic; } tr.reference td { background: #eaf6ea; font-style: italic; }
+tr.baseline td.name { color: #555; } td.best { font-weight: bold; background: #e6f0ff; }
+.sig { color: #b00; } table.published td, table.published th { background: #f7f7fb; }
+ul.failed li { color: #a00; } figure { margin: 1rem 0; } figure img { max-width: 100%; border: 1px solid #ddd; }
+.note { color: #555; font-size: 0.9rem; } nav a { margin-right: 1rem; } div.scroll { overflow-x: auto; }
+"""
+
+
+NAME = ' class="name"'
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", text)
+
+
+def _data_uri(path: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def _tooltip(row: ModelRow, metric: str) -> str:
+    parts = []
+    ci = row.ci.get(metric)
+    if ci:
+        parts.append(f"bootstrap 95% CI of the per-image mean [{fmt(ci[0], metric)}, {fmt(ci[1], metric)}]")
+    p = row.p_vs_best.get(metric)
+    if p is not None:
+        parts.append(f"Holm-adjusted Wilcoxon p vs best = {p:.3g}")
+    return "; ".join(parts)
+
+
+def _main_table(table: Table) -> list[str]:
+    metrics = table.metrics
+    head = ["rank", "model", "kind", "seeds"] + [heading(m) for m in metrics] + EFFICIENCY_HEADINGS
+    out = ['<div class="scroll"><table class="leaderboard">', "<thead><tr>"
+           + "".join(f"<th{NAME if h == 'model' else ''}>{escape(h)}</th>" for h in head)
+           + "</tr></thead>", "<tbody>"]
+    blank = "<td>—</td>" * len(EFFICIENCY_HEADINGS)
+    out.append('<tr class="floor"><td>—</td><td class="name">input</td><td>floor</td><td>—</td>'
+               + "".join(f"<td>{fmt(table.input[m][0], m)}</td>" for m in metrics) + blank + "</tr>")
+    if table.target:
+        out.append('<tr class="reference"><td>—</td><td class="name">target</td><td>reference</td><td>—</td>'
+                   + "".join(f"<td>{fmt(table.target[m][0], m) if m in table.target else '—'}</td>"
+                             for m in metrics) + blank + "</tr>")
+    for row in table.rows:
+        cells = [f"<td>{row.rank}</td>", f'<td class="name">{escape(row.model)}</td>',
+                 f"<td>{escape(row.group)}</td>", f"<td>{len(row.seeds)}</td>"]
+        for m in metrics:
+            css = ' class="best"' if is_best(table, row, m) else ""
+            mark = f' <span class="sig">{SIGNIFICANT}</span>' if row.significant(m) else ""
+            cells.append(f'<td{css} title="{escape(_tooltip(row, m))}">'
+                         f"{escape(mean_text(row.values[m], m, len(row.seeds)))}{mark}</td>")
+        cells += [f"<td>{escape(c)}</td>" for c in efficiency_cells(row)]
+        out.append(f'<tr class="{escape(row.group)}">' + "".join(cells) + "</tr>")
+    return out + ["</tbody></table></div>"]
+
+
+def _breakdowns(table: Table) -> list[str]:
+    out = []
+    for tag, by_row in table.breakdowns.items():
+        levels = sorted({lv for v in by_row.values() for lv in v},
+                        key=lambda v: (not v.isdigit(), int(v) if v.isdigit() else 0, v))
+        metrics = sorted({m for v in by_row.values() for lv in v.values() for m in lv}, key=list(METRICS).index)
+        name = escape(tag.replace("_", " "))
+        out.append(f"<h3>Per {name} ({escape(' / '.join(heading(m) for m in metrics))})</h3>")
+        out.append('<table class="breakdown"><thead><tr><th class="name">model</th>'
+                   + "".join(f"<th>{name} {escape(lv)}</th>" for lv in levels) + "</tr></thead><tbody>")
+        for row_name, values in by_row.items():
+            css = ' class="floor"' if row_name == "input" else ""
+            out.append(f'<tr{css}><td class="name">{escape(row_name)}</td>'
+                       + "".join(f"<td>{escape(' / '.join(fmt(values.get(lv, {}).get(m), m) for m in metrics))}</td>"
+                                 for lv in levels) + "</tr>")
+        out.append("</tbody></table>")
+    return out
+
+
+def _failures(table: Table) -> list[str]:
+    if not table.failed:
+        return []
+    items = "".join(f"<li>{escape(str(r.get('model')))} seed {escape(str(r.get('seed')))} "
+                    f"(<code>{escape(str(r.get('run_id')))}</code>): {escape(str(r.get('status')))}: "
+                    f"{escape(str(r.get('reason', 'no reason recorded')))}</li>" for r in table.failed)
+    return ["<h3>Failed or incomplete runs (no numbers shown)</h3>", f'<ul class="failed">{items}</ul>']
+
+
+def _published(report: Report, dataset: str) -> list[str]:
+    out = []
+    for block in for_dataset(report.published, dataset):
+        metrics = [m for m in block.get("metrics", []) if m in METRICS]
+        out.append("<h3>Reported in the papers (not reproduced here, not ranked)</h3>")
+        out.append(f'<p class="note">Source: {escape(str(block["source"]))}.<br>Protocol: '
+                   f'{escape(str(block.get("protocol", "see the source")))}.</p>')
+        out.append('<table class="published"><thead><tr><th class="name">model (paper)</th><th>ours</th>'
+                   + "".join(f"<th>{escape(heading(m))}</th>" for m in metrics) + "</tr></thead><tbody>")
+        for r in block["rows"]:
+            out.append(f'<tr><td class="name">{escape(str(r["model"]))}</td><td>{escape(str(r.get("ours", "—")))}</td>'
+                       + "".join(f"<td>{fmt(r.get(m), m)}</td>" for m in metrics) + "</tr>")
+        out.append("</tbody></table>")
+    return out
+
+
+def _figures(report: Report, table: Table, root: Path) -> list[str]:
+    out = []
+    for kind, rel in report.figures.get(table.key, {}).items():
+        title = FIGURE_TITLES.get(kind, kind)
+        out.append(f'<figure><img src="{_data_uri(root / rel)}" alt="{escape(title)}">'
+                   f"<figcaption>{escape(title)} (<code>{escape(rel)}</code>)</figcaption></figure>")
+    out += [f'<p class="note">{escape(n)}</p>' for n in report.figure_notes.get(table.key, [])]
+    return out
+
+
+def _sweeps(report: Report) -> list[str]:
+    if not report.sweeps:
+        return []
+    out = ['<section id="sweeps"><h2>Sweeps</h2><p class="note">Best trial of each hyperparameter study and the '
+           "benchmark runs of its configuration (sweep trials never enter the tables above).</p>",
+           '<table><thead><tr><th class="name">study</th><th>model</th><th>data</th><th>preset</th>'
+           "<th>best trial</th><th>objective</th><th>trial run</th><th>benchmark runs</th></tr></thead><tbody>"]
+    for s in report.sweeps:
+        link = lambda p: f'<a href="{escape(p)}">{escape(p)}</a>'  # noqa: E731
+        runs = ", ".join(link(p) for p in s["benchmark_runs"]) or "none yet"
+        out.append(f'<tr><td class="name">{escape(s["study"])}</td><td>{escape(s["model"])}</td>'
+                   f'<td>{escape(s["data"])}</td><td>{escape(s["preset"])}</td><td>{escape(str(s["trial"]))}</td>'
+                   f'<td>{escape(s["objective"])}</td><td>{link(s["trial_run"]) if s["trial_run"] else "—"}</td>'
+                   f"<td>{runs}</td></tr>")
+    return out + ["</tbody></table></section>"]
+
+
+def render(report: Report, root: Path) -> str:
+    """The page; `root` is the results folder the figure paths are relative to."""
+    body = ["<h1>i2i-bench leaderboard</h1>",
+            '<p class="note">Generated by <code>python -m benchmark leaderboard</code> from the run records under '
+            "<code>results/runs/</code> only.</p>",
+            f"<p><strong>Runs summarised:</strong> {escape(report.provenance.sentence())}</p>",
+            f'<p class="note">{escape(legend())}</p>']
+    if report.tables:
+        body.append("<nav>" + "".join(f'<a href="#{slug(t.key)}">{escape(t.dataset)} ({escape(t.preset)})</a>'
+                                      for t in report.tables) + '<a href="#protocol">protocol</a></nav>')
+    else:
+        body.append("<p>No run records yet: run <code>make benchmark MODEL=unet DATA=mri</code>.</p>")
+    for table in report.tables:
+        where = ("Full-reference metrics inside the dataset's mask." if table.masked else
+                 "Full-reference metrics on the whole image." if table.masked is False else "")
+        body += [f'<section id="{slug(table.key)}"><h2>{escape(table.dataset)} — preset {escape(table.preset)}</h2>',
+                 f'<p class="note">Data: {escape(", ".join(table.data_sources) or "n/a")}. {escape(where)}</p>']
+        body += _main_table(table) + _breakdowns(table) + _failures(table) + _published(report, table.dataset)
+        body += _figures(report, table, root) + ["</section>"]
+    body += _sweeps(report)
+    body += ['<section id="protocol"><h2>Protocol</h2><ul>'
+             + "".join(f"<li>{escape(line)}</li>" for line in protocol_lines()) + "</ul></section>"]
+    return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>i2i-bench leaderboard</title><style>{STYLE}</style></head>\n<body>\n"
+            + "\n".join(body) + "\n</body></html>\n")

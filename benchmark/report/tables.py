@@ -1,0 +1,235 @@
+"""Run records -> one table per dataset and preset: what every output format renders.
+
+Rules (stated again in every output, see `protocol_lines`):
+- only records without a `sweep` key; complete ones give numbers, every other one is listed with its reason;
+- per model and seed the newest complete run counts (run ids start with a timestamp);
+- a model's value is the mean over its seeds of each seed's test-set mean, ± the sample std over seeds;
+- the input row (the untouched source against the target) is the floor, averaged the same way over seeds;
+  metrics without a reference (PIQE, SBR, T/NT) also get a target row (what the reference image scores);
+- rows: classical baselines (models that do not train, `MODELS[name].trainable is False`), then learned
+  models; rank by PSNR (then SSIM), the first metric when there is no PSNR;
+- significance: per metric column, every model against the column's best model, paired two-sided Wilcoxon
+  signed-rank on per-image values (`per_image`), Holm-Bonferroni over the table's models, alpha 0.05.
+"""
+from __future__ import annotations
+
+import math
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmark.metrics import METRICS
+from benchmark.report import per_image
+from benchmark.report.significance import ALPHA, bootstrap_ci, holm, wilcoxon_p
+
+BREAKDOWN_TAGS = ("noise_level",)  # per-image tags that get their own table (FMD's per-level results)
+BREAKDOWN_METRICS = ("psnr", "ssim")
+RANK_METRICS = ("psnr", "ssim")
+
+MeanStd = tuple[float, float]
+
+
+@dataclass
+class ModelRow:
+    model: str
+    group: str  # "baseline" (not trained) | "learned"
+    runs: list[dict[str, Any]]
+    values: dict[str, MeanStd]
+    ci: dict[str, tuple[float, float] | None] = field(default_factory=dict)
+    p_vs_best: dict[str, float | None] = field(default_factory=dict)  # Holm-adjusted
+    rank: int = 0
+    efficiency: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def seeds(self) -> list[int]:
+        return sorted(int(r["seed"]) for r in self.runs)
+
+    def significant(self, metric: str) -> bool:
+        p = self.p_vs_best.get(metric)
+        return p is not None and p < ALPHA
+
+
+@dataclass
+class Table:
+    dataset: str
+    preset: str
+    metrics: list[str]
+    rows: list[ModelRow]
+    input: dict[str, MeanStd]
+    target: dict[str, MeanStd]
+    best: dict[str, str]  # metric -> model
+    failed: list[dict[str, Any]]
+    breakdowns: dict[str, dict[str, dict[str, dict[str, float]]]]  # tag -> row name -> level -> metric -> value
+    data_sources: list[str]
+    masked: bool | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.dataset}-{self.preset}"
+
+
+def mean_std(values: list[float]) -> MeanStd:
+    finite = [float(v) for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+    if not finite:
+        return float("nan"), float("nan")
+    return statistics.fmean(finite), statistics.stdev(finite) if len(finite) > 1 else 0.0
+
+
+def latest_per_seed(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Keep the newest complete run of each seed (run ids start with a timestamp)."""
+    chosen: dict[int, dict[str, Any]] = {}
+    for run in sorted(runs, key=lambda r: str(r.get("run_id", ""))):
+        chosen[int(run.get("seed", 0))] = run
+    return [chosen[s] for s in sorted(chosen)]
+
+
+def model_group(name: str) -> str:
+    from models import MODELS
+
+    cls = MODELS.get(name)
+    return "baseline" if cls is not None and not cls.trainable else "learned"
+
+
+def _efficiency(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    eff = [r.get("efficiency") or {} for r in runs]
+    peak_gpu = [e["peak_gpu_memory_mb"] for e in eff if "peak_gpu_memory_mb" in e]
+    flops = [e["gflops_per_256"] for e in eff if e.get("gflops_per_256") is not None]
+    return {
+        "parameters": (eff[0].get("parameters") or {}).get("generator"),
+        "gflops": flops[0] if flops else None,
+        "train_seconds": mean_std([e.get("train_seconds", float("nan")) for e in eff])[0],
+        "inference_images_per_s": mean_std([e.get("inference_images_per_s", float("nan")) for e in eff])[0],
+        "peak_memory_mb": max(peak_gpu) if peak_gpu else max((e.get("peak_rss_mb", 0.0) for e in eff), default=0.0),
+        "memory_kind": "GPU" if peak_gpu else "RSS",
+        "device": ", ".join(sorted({str(e.get("device", "?")) for e in eff})),
+    }
+
+
+def _is_better(metric: str, a: float, b: float) -> bool:
+    return a > b if METRICS[metric].better == "higher" else a < b
+
+
+def _rank(rows: list[ModelRow], metrics: list[str]) -> None:
+    """Competition ranking (1, 2, 2, 4) by the rank metrics, each in its own direction."""
+    keys = [m for m in RANK_METRICS if m in metrics] or metrics[:1]
+
+    def key(row: ModelRow) -> tuple[float, ...]:
+        out = []
+        for m in keys:
+            v = row.values[m][0]
+            v = v if math.isfinite(v) else -math.inf if METRICS[m].better == "higher" else math.inf
+            out.append(-v if METRICS[m].better == "higher" else v)
+        return tuple(out)
+
+    ordered = sorted(rows, key=key)
+    for i, row in enumerate(ordered):
+        row.rank = ordered[i - 1].rank if i and key(row) == key(ordered[i - 1]) else i + 1
+
+
+def _significance(rows: list[ModelRow], metrics: list[str], best: dict[str, str]) -> None:
+    values = {row.model: per_image.load(row.runs) for row in rows}
+    for row in rows:
+        for m in metrics:
+            row.ci[m] = bootstrap_ci(per_image.per_image_means(values[row.model], m))
+    for m, winner in best.items():
+        others = [row for row in rows if row.model != winner]
+        raw = [wilcoxon_p(per_image.paired_differences(values[r.model], values[winner], m)) for r in others]
+        for row, p in zip(others, holm(raw)):
+            row.p_vs_best[m] = p
+
+
+def _breakdowns(rows: list[ModelRow], complete: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for tag in BREAKDOWN_TAGS:
+        table: dict[str, dict[str, dict[str, float]]] = {}
+        inputs = per_image.load(latest_per_seed(complete))  # the input of every seed's test set
+        for name, values, prefix in [("input", inputs, "input_")] + [(r.model, per_image.load(r.runs), "")
+                                                                     for r in rows]:
+            levels: dict[str, dict[str, float]] = defaultdict(dict)
+            for m in BREAKDOWN_METRICS:
+                for level, value in per_image.group_means(values, tag, m, prefix).items():
+                    levels[level][m] = value
+            if levels:
+                table[name] = dict(levels)
+        if table:
+            out[tag] = table
+    return out
+
+
+def _one_per_seed(complete: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One record per seed (the newest): the input and target rows count each test set once."""
+    return latest_per_seed(complete)
+
+
+def build_table(dataset: str, preset: str, group: list[dict[str, Any]]) -> Table:
+    complete = [r for r in group if r.get("status") == "complete"]
+    metrics = [m for m in METRICS if any(m in (r.get("test") or {}) for r in complete)]
+    by_model: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in complete:
+        by_model[str(r["model"])].append(r)
+    rows = []
+    for model, runs in by_model.items():
+        runs = latest_per_seed(runs)
+        values = {m: mean_std([(r.get("test") or {}).get(m, float("nan")) for r in runs]) for m in metrics}
+        rows.append(ModelRow(model, model_group(model), runs, values, efficiency=_efficiency(runs)))
+    best: dict[str, str] = {}
+    for m in metrics:
+        finite = [r for r in rows if math.isfinite(r.values[m][0])]
+        if finite:
+            winner = finite[0]
+            for r in finite[1:]:
+                if _is_better(m, r.values[m][0], winner.values[m][0]):
+                    winner = r
+            best[m] = winner.model
+    _rank(rows, metrics)
+    _significance(rows, metrics, best)
+    rows.sort(key=lambda r: (r.group != "baseline", r.rank, r.model))
+    seeds = _one_per_seed(complete)
+    floor = {m: mean_std([(r.get("input") or {}).get(m, float("nan")) for r in seeds]) for m in metrics}
+    target = {m: mean_std([(r.get("target") or {}).get(m, float("nan")) for r in seeds])
+              for m in metrics if any(m in (r.get("target") or {}) for r in seeds)}
+    failed = [r for r in group if r.get("status") != "complete"]
+    sources = sorted({str(r.get("data_source", "synthetic")) for r in complete})
+    return Table(dataset, preset, metrics, rows, floor, target, best, failed, _breakdowns(rows, complete),
+                 sources, masked=_masked(dataset))
+
+
+def _masked(dataset: str) -> bool | None:
+    from datamodules import DATASETS
+
+    cls = DATASETS.get(dataset)
+    return None if cls is None else bool(cls.masked_metrics)
+
+
+def incomplete_runs(root: Path, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Run folders without a metrics.json that are newer than every finished record of the same model and
+    seed: still running, or killed before the record was written (an older leftover that a later run of the
+    same seed replaced is not listed)."""
+    latest: dict[tuple[str, str, str, str], str] = {}
+    for r in records:
+        key = (str(r.get("dataset")), str(r.get("model")), str(r.get("preset")), str(r.get("seed")))
+        latest[key] = max(latest.get(key, ""), str(r.get("run_id", "")))
+    out = []
+    for folder in sorted((root / "runs").glob("*/*/*/*")):
+        if not folder.is_dir() or (folder / "metrics.json").exists():
+            continue
+        seed = folder.name.split("-seed")[-1].split("-")[0] if "-seed" in folder.name else "?"
+        dataset, model, preset = folder.parts[-4:-1]
+        if folder.name < latest.get((dataset, model, preset, seed), ""):
+            continue
+        out.append({"status": "incomplete", "dataset": dataset, "model": model, "preset": preset,
+                    "run_id": folder.name, "seed": seed, "_dir": str(folder),
+                    "reason": "no metrics.json: still running, or stopped before its record was written"})
+    return out
+
+
+def build_tables(records: list[dict[str, Any]]) -> list[Table]:
+    """One table per (dataset, preset), sorted; sweep trials never enter."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        if record.get("sweep"):  # sweep trials are searched, not benchmarked: they never enter a ranking
+            continue
+        groups[(str(record.get("dataset")), str(record.get("preset")))].append(record)
+    return [build_table(d, p, g) for (d, p), g in sorted(groups.items())]

@@ -1,0 +1,119 @@
+"""`cyclegan`: CycleGAN, two generators held together by cycle consistency, trained without pairs.
+
+Zhu, Park, Isola, Efros, "Unpaired Image-to-Image Translation using Cycle-Consistent Adversarial Networks",
+ICCV 2017: generators A->B and B->A, each judged by its own discriminator and held to the other by cycle
+consistency.
+
+Published settings (the constructor defaults):
+- generators: ResNet-9 (reflection padding, instance norm); 11,365,633 parameters each for 1-channel images;
+- discriminators: 70x70 PatchGAN on one domain's images (not conditional), instance norm; 2,762,689 each;
+- loss: least-squares GAN; cycle L1 x lambda_cycle = 10 in both directions; identity L1 x 0.5 x lambda_cycle;
+  each discriminator's loss halved; a pool of 50 past fakes per discriminator (`models.image_pool`);
+- Adam 2e-4, betas (0.5, 0.999), batch 1, 100 epochs + 100 with linear decay; weights from N(0, 0.02).
+
+Unpaired training on paired data (choice, `unpaired="previous"`): a batch's B images are the *previous*
+training batch's targets. The loader shuffles, so they are independent of the current sources, and this works
+at the paper's batch size of 1, where permuting a batch's own targets would leave the pairs intact. The first
+step of a fit has no previous batch and uses its own targets in reversed batch order (paired only at batch 1:
+one step of many). On an unpaired datamodule (`paired = False`) the targets are already drawn independently
+and the delay is harmless; `unpaired="none"` uses each batch's targets as given.
+
+Scoring: A is the source domain, B the target; the benchmark scores the A->B generator on the paired test set.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from benchmark.errors import UsageError
+from models.gan_base import GANModel
+from models.image_pool import ImagePool
+from models.losses.gan import adversarial_loss
+from models.networks.layers import init_normal
+from models.networks.patchgan import PatchDiscriminator
+from models.networks.resnet_generator import ResnetGenerator
+from models.padding import padded_apply
+
+UNPAIRED_MODES = ("previous", "none")
+
+
+class CycleGANModel(GANModel):
+    def __init__(self, in_channels: int = 1, out_channels: int = 1, image_size: int = 256, ngf: int = 64,
+                 num_blocks: int = 9, ndf: int = 64, d_layers: int = 3, norm: str = "instance",
+                 gan_mode: str = "lsgan", lambda_cycle: float = 10.0, lambda_identity: float = 0.5,
+                 pool_size: int = 50, unpaired: str = "previous", lr: float = 2e-4, beta1: float = 0.5,
+                 beta2: float = 0.999, decay_fraction: float = 0.5) -> None:
+        super().__init__(in_channels, out_channels, image_size)
+        self.save_hyperparameters()
+        if unpaired not in UNPAIRED_MODES:
+            raise UsageError(f"model.unpaired={unpaired!r} is not one of {', '.join(UNPAIRED_MODES)}")
+        if lambda_identity and in_channels != out_channels:
+            raise UsageError("model.lambda_identity needs as many source as target channels; set it to 0")
+        self.lr, self.betas, self.decay_fraction = lr, (beta1, beta2), decay_fraction
+        # A->B (scored) and B->A generators; one PatchGAN per domain.
+        self.generator = init_normal(ResnetGenerator(in_channels, out_channels, ngf, num_blocks, norm))
+        self.generator_ba = init_normal(ResnetGenerator(out_channels, in_channels, ngf, num_blocks, norm))
+        self.discriminator_a = init_normal(PatchDiscriminator(in_channels, ndf, d_layers, norm))
+        self.discriminator_b = init_normal(PatchDiscriminator(out_channels, ndf, d_layers, norm))
+        self.pool_a, self.pool_b = ImagePool(pool_size), ImagePool(pool_size)
+        self._previous_targets: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return padded_apply(self.generator, x, 4)  # two stride-2 down-samplings
+
+    def networks(self) -> dict[str, torch.nn.Module]:
+        return {"generator": self.generator, "generator_ba": self.generator_ba,
+                "discriminator_a": self.discriminator_a, "discriminator_b": self.discriminator_b}
+
+    def generators(self) -> list[torch.nn.Module]:
+        return [self.generator, self.generator_ba]
+
+    def discriminators(self) -> list[torch.nn.Module]:
+        return [self.discriminator_a, self.discriminator_b]
+
+    def on_fit_start(self) -> None:
+        self._previous_targets = None
+
+    def _domain_b(self, batch: dict[str, Any]) -> torch.Tensor:
+        """This step's B images: the previous batch's targets (see the module docstring)."""
+        target = batch["target"]
+        if self.hparams.unpaired == "none":
+            return target
+        previous, self._previous_targets = self._previous_targets, target.detach()
+        return previous if previous is not None else target.flip(0)
+
+    def generate(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        real_a, real_b = batch["source"], self._domain_b(batch)
+        fake_b, fake_a = self.generator(real_a), self.generator_ba(real_b)
+        return {"real_b": real_b, "fake_b": fake_b, "fake_a": fake_a,
+                "rec_a": self.generator_ba(fake_b), "rec_b": self.generator(fake_a)}
+
+    def discriminator_loss(self, batch: dict[str, Any],
+                           fakes: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        mode, terms = self.hparams.gan_mode, {}
+        domains = (("a", self.discriminator_a, batch["source"], self.pool_a.query(fakes["fake_a"])),
+                   ("b", self.discriminator_b, fakes["real_b"], self.pool_b.query(fakes["fake_b"])))
+        for name, disc, real, fake in domains:
+            terms[f"{name}_real"] = 0.5 * adversarial_loss(disc(real), True, mode)
+            terms[f"{name}_fake"] = 0.5 * adversarial_loss(disc(fake), False, mode)
+        return terms
+
+    def generator_loss(self, batch: dict[str, Any],
+                       fakes: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        hp, real_a, real_b = self.hparams, batch["source"].float(), fakes["real_b"].float()
+        terms = {"adv_b": adversarial_loss(self.discriminator_b(fakes["fake_b"]), True, hp.gan_mode),
+                 "adv_a": adversarial_loss(self.discriminator_a(fakes["fake_a"]), True, hp.gan_mode),
+                 "cycle_a": hp.lambda_cycle * F.l1_loss(fakes["rec_a"].float(), real_a),
+                 "cycle_b": hp.lambda_cycle * F.l1_loss(fakes["rec_b"].float(), real_b)}
+        if hp.lambda_identity:
+            weight = hp.lambda_identity * hp.lambda_cycle
+            terms["idt_b"] = weight * F.l1_loss(self.generator(fakes["real_b"]).float(), real_b)
+            terms["idt_a"] = weight * F.l1_loss(self.generator_ba(batch["source"]).float(), real_a)
+        return terms
+
+    def record_notes(self) -> dict[str, Any]:
+        how = {"previous": "B images = the previous training batch's targets",
+               "none": "B images = each batch's own targets"}[self.hparams.unpaired]
+        return {"unpaired_training": how, "scored_generator": "A->B (generator)"}

@@ -20,6 +20,7 @@ TRIALS     ?= 20
 STORAGE    ?=
 STUDY      ?=
 WORKERS    ?= 1
+FRESH      ?=
 PYTEST_ARGS ?=
 
 PY     := $(VENV)/bin/python
@@ -42,6 +43,7 @@ help: ## List targets and variables
 	@echo "  LOGGER=$(LOGGER)  csv | wandb"
 	@echo "  SET=\"$(SET)\"  overrides, e.g. SET=\"model.lr=1e-4 data.crop_size=64\""
 	@echo "  CONFIG=$(CONFIG)  YAML with model/data/trainer sections"
+	@echo "  FRESH=$(FRESH)  1: start over (by default an unfinished run of the same configuration resumes)"
 	@echo "  TRIALS=$(TRIALS) WORKERS=$(WORKERS)  sweep: complete+pruned trials in total; worker processes here"
 	@echo "  STORAGE=$(if $(STORAGE),(set),)  sweep storage: empty (SQLite in results/sweeps/), journal:///shared/f.log, postgresql://..."
 	@echo "  STUDY=$(STUDY)  sweep study name (default <model>-<data>-<preset>)"
@@ -57,13 +59,13 @@ $(STAMP): pyproject.toml Makefile
 
 install: $(STAMP) ## Create .venv and install the project (only when missing or out of date)
 
-benchmark: $(STAMP) ## Train, test, record MODEL on DATA and refresh the leaderboard
+benchmark: $(STAMP) ## Train, test, record MODEL on DATA and refresh the leaderboard (resumes; FRESH=1)
 	$(PY) -m benchmark run --model $(MODEL) --data $(DATA) --preset $(PRESET) --seeds $(SEEDS) \
 		--devices $(DEVICES) --num-nodes $(NUM_NODES) --logger $(LOGGER) \
 		$(if $(DATA_ROOT),--data-root "$(DATA_ROOT)") $(if $(CONFIG),--config "$(CONFIG)") \
-		$(if $(strip $(SET)),--set "$(SET)")
+		$(if $(strip $(SET)),--set "$(SET)") $(if $(filter 1 yes true,$(FRESH)),--fresh)
 
-leaderboard: $(STAMP) ## Regenerate results/LEADERBOARD.md (and CSV) from run records
+leaderboard: $(STAMP) ## Regenerate results/LEADERBOARD.md, .html, .csv, .tex from run records
 	$(PY) -m benchmark leaderboard
 
 test: $(STAMP) ## Fast test tier (CI)
@@ -81,6 +83,6 @@ clean-venv: ## Remove the virtual environment
 
 # The recipe is not echoed: STORAGE may hold a password; the sweep prints its own masked header.
 sweep: $(STAMP) ## Optuna study over MODEL's search space on DATA (TRIALS, WORKERS, STORAGE, STUDY, PRESET, SET)
-	@SWEEPS_STORAGE="$(STORAGE)" $(PY) -m sweeps run --model $(MODEL) --data $(DATA) --preset $(PRESET) \
-		--trials $(TRIALS) --workers $(WORKERS) $(if $(STUDY),--study "$(STUDY)") \
+	@$(if $(STORAGE),SWEEPS_STORAGE="$(STORAGE)") $(PY) -m sweeps run --model $(MODEL) --data $(DATA) --preset $(PRESET) \
+		$(if $(TRIALS),--trials $(TRIALS)) --workers $(WORKERS) $(if $(STUDY),--study "$(STUDY)") \
 		$(if $(DATA_ROOT),--data-root "$(DATA_ROOT)") $(if $(strip $(SET)),--set "$(SET)")

@@ -51,6 +51,9 @@ def build_parser() -> Parser:
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override, e.g. model.lr=1e-4 data.crop_size=64 (repeatable, space-separated ok)")
     run.add_argument("--no-leaderboard", action="store_true", help="do not regenerate the leaderboard")
+    run.add_argument("--fresh", action="store_true",
+                     help="start over: by default an unfinished run of the same configuration resumes")
+    run.add_argument("--compile", action="store_true", help="torch.compile each network (GPU nodes)")
 
     listing = sub.add_parser("list", help="list models or datasets")
     listing.add_argument("what", nargs="?", default="all", choices=["models", "datasets", "all"])
@@ -66,6 +69,22 @@ def build_parser() -> Parser:
     evaluate.add_argument("--devices", default="auto")
     evaluate.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
 
+    perf = sub.add_parser("perf", help="time training, inference, data loading and the TG loss on this device")
+    perf.add_argument("--models", default="unet,cgan,cyclegan,lohiresgan,srgan,figan-tg",
+                      help="a comma list or all (trainable models only)")
+    perf.add_argument("--data", default="all", help="datamodules whose loading rate is measured (none: skip)")
+    perf.add_argument("--size", type=int, default=None, help="image side (default: each model's paper size)")
+    perf.add_argument("--batch", type=int, default=None, help="batch size (default: 16, FI-GAN 64)")
+    perf.add_argument("--preset", default=None, help="network widths: paper (GPU default) or quick (CPU default)")
+    perf.add_argument("--precision", default=None, help="comma list, e.g. bf16-mixed,32-true (GPU default)")
+    perf.add_argument("--steps", type=int, default=None, help="steps per timed window")
+    perf.add_argument("--repeats", type=int, default=None, help="interleaved Lightning/raw rounds")
+    perf.add_argument("--tg-sizes", default="64,256,512", help="TG loss sizes (none: skip)")
+    perf.add_argument("--compile", action="store_true", help="torch.compile the networks")
+    perf.add_argument("--channels-last", default="auto", choices=["auto", "on", "off"])
+    perf.add_argument("--threads", type=int, default=None, help="CPU intra-op threads (default: torch's)")
+    perf.add_argument("--out", default=None, help="JSON file (default results/perf/<device>.json)")
+
     data = sub.add_parser("data", help="data utilities")
     data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=Parser)
     check = data_sub.add_parser("check", help="validate and summarise a real-data folder")
@@ -76,8 +95,9 @@ def build_parser() -> Parser:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from benchmark import leaderboard
-    from benchmark.runner import RunRequest, execute, prepare
+    from benchmark import leaderboard, records
+    from benchmark.runner import RunRequest, execute, prepare, share_run_ids
+    from benchmark.trainer import is_distributed
     from datamodules import DATASETS
     from models import MODELS
 
@@ -91,14 +111,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     overrides = [item for group in args.overrides for item in group.split()]
     requests = [RunRequest(model=m, data=d, preset=args.preset, seed=s, data_root=args.data_root,
                            devices=args.devices, num_nodes=args.num_nodes, logger=args.logger,
-                           overrides=overrides, config_file=args.config)
+                           overrides=overrides, config_file=args.config, compile=args.compile)
                 for d in split_names(args.data, DATASETS, "--data")
                 for m in split_names(args.model, MODELS, "--model") for s in seeds]
     configs = [prepare(r) for r in requests]  # every usage error surfaces before any training
+    distributed = any(is_distributed(c["run"]) for c in configs)
+    if _is_rank_zero(distributed):  # one line now, not a traceback from the leaderboard after a matrix
+        records.ensure_writable(records.results_dir())
+    if distributed:
+        share_run_ids(configs, resume=not args.fresh)  # launched ranks inherit them at the first fit
     failures = []
     for config in configs:
         try:
-            record = execute(config)
+            record = execute(config, resume=not args.fresh)
         except BenchError as exc:
             if len(configs) == 1:
                 raise
@@ -106,7 +131,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"error: {config['run']['model']} on {config['run']['data']}: {exc}", file=sys.stderr)
         if record.get("status") not in ("complete", "running"):
             failures.append((config["run"], record.get("reason")))
-    if not args.no_leaderboard and _is_rank_zero():
+    if not _is_rank_zero(distributed):  # rank 0 reports for the run; the others only trained
+        return 1 if failures else 0
+    if not args.no_leaderboard:
         paths = leaderboard.generate()
         print(f"leaderboard: {paths[0]}")
     if len(configs) > 1:
@@ -116,8 +143,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
-def _is_rank_zero() -> bool:
-    return int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0"))) == 0
+def _is_rank_zero(distributed: bool = True) -> bool:
+    """Global rank 0 under any launcher (Lightning's, torchrun, SLURM); see `benchmark.trainer.is_rank_zero`."""
+    from benchmark.trainer import is_rank_zero
+
+    return is_rank_zero(distributed)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -139,8 +169,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
-    from benchmark import leaderboard
+    from benchmark import leaderboard, records
 
+    records.ensure_writable(records.results_dir())  # one line, not a traceback from the lock file
     for path in leaderboard.generate():
         print(path)
     return 0
@@ -155,6 +186,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     result = evaluate(args.checkpoint, args.data, args.data_root, args.model, overrides, args.devices)
     if _is_rank_zero():
         print_summary(result)
+    return 0
+
+
+def cmd_perf(args: argparse.Namespace) -> int:
+    from benchmark.perf.harness import PerfOptions, run_all
+
+    run_all(PerfOptions.from_args(args))
     return 0
 
 
@@ -175,7 +213,8 @@ def cmd_data_check(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "list": cmd_list, "leaderboard": cmd_leaderboard, "evaluate": cmd_evaluate}
+COMMANDS = {"run": cmd_run, "list": cmd_list, "leaderboard": cmd_leaderboard, "evaluate": cmd_evaluate,
+            "perf": cmd_perf}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,3 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except SystemExit as exc:  # Lightning's SIGTERMException (a pre-empted job): a SystemExit whose code is 0
+        if type(exc).__name__ != "SIGTERMException":
+            raise
+        print("error: terminated (SIGTERM); rerun the same command to resume", file=sys.stderr)
+        return 143

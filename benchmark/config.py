@@ -34,7 +34,12 @@ TRAINER_KEYS: dict[str, type | tuple[type, ...]] = {
     "precision": (str, int, type(None)),
     "gradient_clip_val": (float, int, type(None)),
     "log_every_n_steps": int,
+    "checkpoint_every_n_batches": int,
+    "max_nonfinite_steps": int,
 }
+# Trainer-section settings the runner applies itself (not Lightning Trainer arguments), each >= 0:
+# last.ckpt every n training batches (0: at epoch ends only), and the non-finite losses a run survives.
+RUNNER_KEYS = ("checkpoint_every_n_batches", "max_nonfinite_steps")
 SCIENTIFIC = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
 # Constructor arguments the runner supplies from the datamodule / command line, never from configs.
 RESERVED = {"model": {"in_channels", "out_channels", "image_size", "scale"}, "data": {"root", "seed"}}
@@ -169,8 +174,13 @@ def validate(config: dict[str, Any], model_cls: type, data_cls: type, model: str
     for key, value in config.get("trainer", {}).items():
         if key not in TRAINER_KEYS:
             raise UsageError(f"trainer.{key}: unknown option (valid: {', '.join(TRAINER_KEYS)})")
-        if not _type_ok(value, TRAINER_KEYS[key]):
-            raise UsageError(f"trainer.{key}={value!r}: expected {TRAINER_KEYS[key]}")
+        expected = TRAINER_KEYS[key]
+        if not _type_ok(value, expected):
+            types = expected if isinstance(expected, tuple) else (expected,)
+            names = " or ".join(t.__name__ for t in types)
+            raise UsageError(f"trainer.{key}={value!r}: expected {names.replace('NoneType', 'null')}")
+        if key in RUNNER_KEYS and value is not None and value < 0:
+            raise UsageError(f"trainer.{key}={value!r}: expected an integer >= 0")
 
 
 def build_config(model: str, data: str, preset: str, model_cls: type, data_cls: type,

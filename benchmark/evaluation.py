@@ -10,6 +10,7 @@ reference acquisition achieves), plus the batch's string tags (FMD `noise_level`
 """
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
@@ -74,7 +75,7 @@ def evaluator_for(datamodule: Any) -> Evaluator:
 
 
 def _mean(values: list[float]) -> float:
-    finite = [v for v in values if v == v]
+    finite = [v for v in values if not math.isnan(v)]
     return sum(finite) / len(finite) if finite else float("nan")
 
 

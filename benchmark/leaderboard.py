@@ -10,9 +10,10 @@ from __future__ import annotations
 import fcntl
 import re
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from benchmark.records import atomic_write_text, load_records, results_dir, write_csv
 from benchmark.report import csv_export, html_page, latex, markdown, published, sweeps
@@ -59,7 +60,7 @@ def draw_figures(tables: list[Table], root: Path) -> tuple[dict[str, dict[str, s
             except Skipped as why:
                 notes.setdefault(table.key, []).append(f"{kind} figure: {why}")
                 continue
-            except Exception as exc:  # a plotting bug must not cost the tables
+            except Exception as exc:  # noqa: BLE001 -- a plotting bug must not cost the tables
                 print(f"warning: leaderboard figure {path.name}: {type(exc).__name__}: {exc}", file=sys.stderr)
                 notes.setdefault(table.key, []).append(f"{kind} figure failed: {type(exc).__name__}: {exc}")
                 continue

@@ -17,13 +17,25 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Callable
 
 import yaml
 
 from benchmark.errors import BenchError
 
 REPO = Path(__file__).resolve().parents[1]
+TMP_SUFFIX = ".tmp"  # what `atomic_write` leaves behind when killed mid-write
+
+
+def _file_mode() -> int:
+    """What open() would give a new file (0666 less the umask): mkstemp's 0600 would hide records from
+    the other accounts of a shared results folder."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+FILE_MODE = _file_mode()
 
 
 def results_dir() -> Path:
@@ -50,18 +62,26 @@ def ensure_writable(path: Path) -> None:
                          "set RESULTS_DIR to a writable folder") from None
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """`write` fills a temporary file beside `path`, which is synced and renamed over `path`: a reader, or a
+    process killed mid-write, sees the old file or the new one, never a part (`.<name>.*.tmp` is left at
+    worst)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
     try:
+        os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    atomic_write(path, lambda handle: handle.write(data))
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -11,6 +11,8 @@ import lightning as L
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, Logger
 
+from benchmark.checkpoints import DEFAULT_EVERY_N_BATCHES, AtomicCheckpointIO, LastCheckpoint
+from benchmark.config import RUNNER_KEYS
 from benchmark.errors import UsageError
 
 LOGGERS = ("csv", "wandb")
@@ -55,23 +57,70 @@ def make_loggers(kind: str, out: Path, run_id: str, config: dict[str, Any]) -> l
     return loggers
 
 
+def resolve_devices(devices: str | int) -> str | int:
+    """A device count where it can be known here: `auto` is every visible GPU (Lightning's meaning), or 1.
+
+    Why: `auto` on a multi-GPU node is DDP, and the strategy must then be chosen here (GANs need
+    `ddp_find_unused_parameters_true`), not left to Lightning's `auto`.
+    """
+    import torch
+
+    if str(devices).isdigit():
+        return int(devices)
+    if str(devices) in ("auto", "-1"):
+        return torch.cuda.device_count() if torch.cuda.is_available() else 1
+    return devices  # an explicit list such as "0,2" is Lightning's to parse
+
+
+def is_distributed(run: dict[str, Any]) -> bool:
+    devices = resolve_devices(run.get("devices", "auto"))
+    many = isinstance(devices, int) and devices > 1 or isinstance(devices, str) and "," in devices.strip(",")
+    return int(run.get("num_nodes") or 1) > 1 or many
+
+
+# Every launcher's rank variables: torchrun (RANK, LOCAL_RANK, GROUP_RANK), SLURM (SLURM_PROCID) and
+# Lightning's own subprocess launcher (LOCAL_RANK, NODE_RANK).
+RANK_VARIABLES = ("RANK", "LOCAL_RANK", "NODE_RANK", "GROUP_RANK", "SLURM_PROCID")
+
+
+def is_rank_zero(distributed: bool = True) -> bool:
+    """Whether this process is global rank 0 of its run, known before any process group exists.
+
+    Why the environment: a launched rank must not write files before `trainer.fit` sets the ranks up,
+    and global rank 0 is the one process whose every launcher rank variable is 0. A run that is not
+    distributed is always its own rank 0, whatever the environment (a sweep worker inside `srun`).
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank() == 0
+    return not distributed or all(int(os.environ.get(k) or 0) == 0 for k in RANK_VARIABLES)
+
+
 def make_trainer(config: dict[str, Any], out: Path, model: L.LightningModule,
                  extra_callbacks: list[Callback] | None = None) -> L.Trainer:
-    run, settings = config["run"], dict(config["trainer"])
-    devices = run["devices"]
-    devices = int(devices) if str(devices).isdigit() else devices
+    from benchmark.fast_paths import enable_fast_paths
+
+    run = config["run"]
+    settings = {k: v for k, v in config["trainer"].items() if k not in RUNNER_KEYS}  # Lightning's own
+    every = config["trainer"].get("checkpoint_every_n_batches")
+    devices = resolve_devices(run["devices"])
     num_nodes = int(run.get("num_nodes") or 1)
-    distributed = num_nodes > 1 or (isinstance(devices, int) and devices > 1)
     strategy = "auto"
-    if distributed:
+    if is_distributed(run):
         # Manual-optimization GANs leave the other network's parameters without gradients in each step.
         strategy = "ddp" if model.automatic_optimization else "ddp_find_unused_parameters_true"
     tty = sys.stderr.isatty()
+    # best.ckpt by validation PSNR (overwritten in place, also after a resume); last.ckpt is LastCheckpoint's.
     checkpoint = ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val/psnr", mode="max",
-                                 save_last=True, auto_insert_metric_name=False)
-    callbacks: list[Callback] = [checkpoint] + ([] if tty else [PlainProgress()]) + list(extra_callbacks or [])
+                                 save_last=False, auto_insert_metric_name=False, enable_version_counter=False)
+    last = LastCheckpoint(out / "checkpoints", DEFAULT_EVERY_N_BATCHES if every is None else every)
+    fast = enable_fast_paths(model, compile=bool(run.get("compile", False)))
+    callbacks: list[Callback] = ([checkpoint, last] + ([] if tty else [PlainProgress()]) + fast.callbacks
+                                 + list(extra_callbacks or []))
     settings["precision"] = settings.get("precision") or default_precision()
     return L.Trainer(accelerator="auto", devices=devices, num_nodes=num_nodes, strategy=strategy,
                      callbacks=callbacks, logger=make_loggers(run["logger"], out, out.name, config),
                      enable_progress_bar=tty, enable_model_summary=False, default_root_dir=str(out),
-                     num_sanity_val_steps=0, **settings)
+                     num_sanity_val_steps=0, plugins=[AtomicCheckpointIO()], **fast.trainer_options,
+                     **settings)

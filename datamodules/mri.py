@@ -41,6 +41,7 @@ from datamodules.forward.low_field import (
     highfield_acquisition,
     lowfield_acquisition,
     simulate_lowfield,
+    slab_margin,
     thick_slices,
 )
 from datamodules.forward.mri_signal import CONTRASTS, weighted_image
@@ -67,7 +68,22 @@ class Volume:
 
 
 class MRIDataModule(PairedDataModule):
-    """64 mT -> 3 T brain MRI, T1w or T2w; synthetic by default, paired/simulated NIfTI folders otherwise."""
+    """64 mT -> 3 T brain MRI, T1w or T2w; synthetic by default, paired/simulated NIfTI folders otherwise.
+
+    Options (``data.<name>``; the base ones are ``batch_size``, ``eval_batch_size``, ``crop_size``,
+    ``num_workers``):
+        contrast            "T1" | "T2"
+        size                in-plane matrix, a multiple of 16 >= 32 (96 quick, 256 paper); null: native grid
+        subjects            synthetic (train, val, test) subject counts
+        slices_per_subject  central slices kept per subject (null: 24 synthetic, all non-empty for real data)
+        mode                "auto" | "paired" | "simulate" (real data only)
+        snr                 64 mT WM SNR of the image (10)
+        snr_highfield       3 T WM SNR of a 1 mm isotropic voxel, scaled by voxel volume (40; 0: no noise)
+        bias                64 mT receive-bias amplitude, field in [exp(-bias), exp(bias)] (0.2)
+        inplane_factor      64 mT in-plane resolution / grid resolution (1.6)
+        slice_factor        64 mT slice thickness in grid slices (2)
+        data_seed           seed of the synthetic anatomy and noise, and of the real-data split (null: seed)
+    """
 
     name = "mri"
     task = "translate"
@@ -78,8 +94,8 @@ class MRIDataModule(PairedDataModule):
     def __init__(self, root: str | None = None, batch_size: int = 8, eval_batch_size: int | None = None,
                  crop_size: int | None = None, num_workers: int = 0, seed: int = 0, contrast: str = "T1",
                  size: int = 96, subjects: Sequence[int] = (12, 2, 4), slices_per_subject: int | None = None,
-                 mode: str = "auto", snr: float = 12.0, snr_highfield: float = 40.0, bias: float = 0.2,
-                 inplane_factor: float = 1.6, slice_factor: int = 3, data_seed: int | None = None) -> None:
+                 mode: str = "auto", snr: float = 10.0, snr_highfield: float = 40.0, bias: float = 0.2,
+                 inplane_factor: float = 1.6, slice_factor: int = 2, data_seed: int | None = None) -> None:
         super().__init__(root=root, batch_size=batch_size, eval_batch_size=eval_batch_size,
                          crop_size=crop_size, num_workers=num_workers, seed=seed)
         self.contrast = _choice("contrast", contrast, CONTRASTS)
@@ -117,15 +133,15 @@ class MRIDataModule(PairedDataModule):
     def synthetic_subject(self, split: str, index: int) -> tuple[Volume, Phantom]:
         """Image one phantom at 3 T and at 64 mT; the 64 mT slice k is the thick slab centred on 3 T slice k.
 
-        Returns the kept slices and the phantom (all generated slices: kept slice k is phantom slice
-        k + (slice_factor - 1) // 2, and its 64 mT slab spans phantom slices k .. k + slice_factor - 1).
+        Returns the kept slices and the phantom (all generated slices): kept slice k is phantom slice
+        k + m, and its 64 mT slab spans phantom slices k .. k + 2m, with m = ``slab_margin(slice_factor)``.
         """
         keep = self.slices_per_subject or SYNTHETIC_SLICES
-        factor = self.acquisition.slice_factor
+        factor, margin = self.acquisition.slice_factor, slab_margin(self.acquisition.slice_factor)
         phantom = brain_phantom(image_rng(self.data_seed, split, index, "anatomy"), size=self.size,
-                                n_slices=keep + factor - 1)
+                                n_slices=keep + 2 * margin)
         rng = image_rng(self.data_seed, split, index, "acquisition")
-        centre = slice((factor - 1) // 2, (factor - 1) // 2 + keep)
+        centre = slice(margin, margin + keep)
         wm = phantom.fraction("wm")
 
         low = weighted_image(phantom.fractions, "64mT", self.contrast) * phantom.texture

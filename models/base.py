@@ -84,8 +84,14 @@ class TranslationModel(L.LightningModule):
 
     # -- safety ------------------------------------------------------------------------------------------
     def loss_is_finite(self, loss: torch.Tensor, what: str = "loss") -> bool:
-        """False (and a warning) for a NaN/Inf loss so the step is skipped; too many such steps fail the run."""
-        if torch.isfinite(loss).all():
+        """False (and a warning) for a NaN/Inf loss so the step is skipped; too many such steps fail the run.
+
+        Under DDP every rank skips when any rank must: a backward run on some ranks only would hang them.
+        """
+        finite = bool(torch.isfinite(loss).all())
+        if self._trainer is not None and self.trainer.world_size > 1:
+            finite = self.trainer.strategy.reduce_boolean_decision(finite, all=True)
+        if finite:
             return True
         self.nonfinite_steps += 1
         if self.nonfinite_steps > self.max_nonfinite_steps:

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from benchmark.errors import UsageError
 from models.base import TranslationModel
 from models.networks.layers import init_normal
 from models.networks.unet_generator import UNetGenerator, depth_for_size
@@ -22,8 +23,11 @@ class UNetModel(TranslationModel):
                  beta1: float = 0.5, beta2: float = 0.999) -> None:
         super().__init__(in_channels, out_channels, image_size)
         self.save_hyperparameters()
-        self.generator = init_normal(UNetGenerator(in_channels, out_channels, ngf,
-                                                   depth or depth_for_size(image_size), norm, dropout))
+        depth = depth or depth_for_size(image_size)
+        if image_size % 2**depth:
+            raise UsageError(f"model.depth={depth} needs image sides divisible by {2**depth}, "
+                             f"training images are {image_size}: set data.crop_size or model.depth")
+        self.generator = init_normal(UNetGenerator(in_channels, out_channels, ngf, depth, norm, dropout))
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor | None:
         loss = F.l1_loss(self.predict_batch(batch), batch["target"])

@@ -38,7 +38,8 @@ def build_parser() -> Parser:
     run.add_argument("--pruner", default="median", help="median (default) | hyperband | none")
     run.add_argument("--objective", default="psnr", help="psnr (default) or psnr,ssim (Pareto front)")
     run.add_argument("--timeout", type=float, default=None, help="seconds after which no new trial starts")
-    run.add_argument("--workers", type=int, default=1, help="worker processes on this node (one per GPU slice)")
+    run.add_argument("--workers", default="1", help="worker processes on this node, or auto: one per --devices "
+                     "GPUs (1 without GPUs)")
     run.add_argument("--devices", default="1", help="devices per trial (> 1: DDP within each trial)")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="fixed for every trial, e.g. model.gamma=0 (a fixed parameter is not sampled)")
@@ -74,11 +75,10 @@ def _worker_options(parser: argparse.ArgumentParser) -> None:
 # -- run -------------------------------------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
     from sweeps import outputs, storage
-    from sweeps.plan import plan, parse_enqueue
+    from sweeps.plan import parse_enqueue, plan
     from sweeps.study import create_or_join
 
-    if args.workers < 1:
-        raise UsageError(f"--workers {args.workers}: expected at least 1")
+    args.workers = worker_count(args.workers, args.devices)
     if args.timeout is not None and args.timeout <= 0:
         raise UsageError(f"--timeout {args.timeout}: expected seconds > 0")
     settings = plan(args)
@@ -107,6 +107,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     return finish(summary, stopped, outputs.folder(name))
 
 
+def worker_count(value: str, devices: str) -> int:
+    if str(value) == "auto":
+        from sweeps.workers import visible_gpus
+
+        per = int(devices) if str(devices).isdigit() and int(devices) > 0 else 1
+        return max(1, len(visible_gpus()) // per)
+    if not str(value).isdigit() or int(value) < 1:
+        raise UsageError(f"--workers {value!r}: expected a count of at least 1, or auto")
+    return int(value)
+
+
 def default_name(settings: Any) -> str:
     suffix = "-grid" if settings.grid else "-pareto" if settings.multi else ""
     return f"{settings.model}-{settings.data}-{settings.preset}{suffix}"
@@ -119,8 +130,15 @@ def run_here(study: Any, settings: Any, spec: Any, backend: Any, args: argparse.
     objective = Objective(settings, study.study_name, spec, args.max_nonfinite_steps, args.heartbeat_interval,
                           backend)
     result = work(study, objective, spec, backend, args.timeout, args.grace_period, args.max_retry,
-                  announce=lambda line: print(line, flush=True))
+                  announce=lambda line: print(line, flush=True), after_trial=refresh(study, settings, spec))
     return result.stopped
+
+
+def refresh(study: Any, settings: Any, spec: Any) -> Any:
+    """Rewrite the study's outputs after each trial: a long study can be read while it runs."""
+    from sweeps import outputs
+
+    return lambda: outputs.write_all(study, settings, spec)
 
 
 def run_workers(study: Any, settings: Any, spec: Any, args: argparse.Namespace) -> str:
@@ -135,7 +153,8 @@ def run_workers(study: Any, settings: Any, spec: Any, args: argparse.Namespace) 
     for w in started:
         print(f"worker {w.index}: pid {w.process.pid}" + (f", GPUs {w.gpus}" if w.gpus else "")
               + f", log {w.log}", flush=True)
-    codes = workers.supervise(started, study, settings.objectives, announce=lambda line: print(line, flush=True))
+    codes = workers.supervise(started, study, settings.objectives, announce=lambda line: print(line, flush=True),
+                              after_trial=refresh(study, settings, spec))
     failed = [w for w, code in zip(started, codes) if code != 0]
     for w in failed:
         print(f"worker {w.index} exited with code {w.process.returncode}; its log ends:\n"
@@ -229,7 +248,7 @@ def _cell(value: Any) -> str:
 def cmd_best(args: argparse.Namespace) -> int:
     from sweeps import outputs
 
-    study, settings, spec = open_existing(args)
+    study, settings, _ = open_existing(args)
     trial = outputs.best_trial(study)
     if trial is None:
         raise BenchError(f"study {study.study_name} has no complete trial yet")
@@ -247,9 +266,9 @@ COMMANDS = {"run": cmd_run, "worker": cmd_worker, "show": cmd_show, "best": cmd_
 
 
 def main(argv: list[str] | None = None) -> int:
-    from sweeps import ddp
-
     import optuna
+
+    from sweeps import ddp
 
     # Heartbeats, retries and metric names are "experimental" in Optuna: a notice per call, not news to users.
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)

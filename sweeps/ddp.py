@@ -10,8 +10,8 @@ storage (RDB only) and `check_pruned()`, as optuna-integration requires.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 STUDY_ENV, TRIAL_ENV, STORAGE_ENV = "I2I_SWEEP_STUDY", "I2I_SWEEP_TRIAL_ID", "SWEEPS_STORAGE"
 # What Lightning's launcher sets in rank 0's own environment when it starts ranks 1.. (cleared after a trial).

@@ -12,8 +12,8 @@ from __future__ import annotations
 import threading
 import time
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import optuna
 from optuna.exceptions import UpdateFinishedTrialError

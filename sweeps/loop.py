@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import optuna
 
@@ -43,7 +43,7 @@ def fail_stale(study: optuna.Study, spec: StorageSpec, backend: optuna.storages.
 
 def work(study: optuna.Study, objective: Objective, spec: StorageSpec, backend: optuna.storages.BaseStorage,
          timeout: float | None = None, grace: float = 120, max_retry: int = 3, poll: float = 2.0,
-         announce: Callable[[str], None] = print) -> LoopResult:
+         announce: Callable[[str], None] = print, after_trial: Callable[[], None] | None = None) -> LoopResult:
     """Run trials until N are complete or pruned across all workers, or `timeout` seconds have passed
     (no trial starts after it; the running one finishes). Raises BenchError after
     MAX_FAILURES_IN_A_ROW failed trials of this worker (a setup problem every trial would hit)."""
@@ -66,6 +66,8 @@ def work(study: optuna.Study, objective: Objective, spec: StorageSpec, backend: 
             continue
         ran += 1
         announce(describe(outcome, objective.settings.objectives))
+        if after_trial is not None:
+            after_trial()  # e.g. refresh the study's outputs, so a long study can be read while it runs
         failures = failures + 1 if outcome.state == "failed" else 0
         if failures >= MAX_FAILURES_IN_A_ROW:
             raise BenchError(f"{failures} trials in a row failed, the last with: {outcome.reason} "

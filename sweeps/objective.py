@@ -149,9 +149,12 @@ class Objective:
         trial.set_user_attr("status", record["status"])
         self.last = Outcome(trial.number, "failed", run_dir=folder)
         if pruning is not None:
-            with warnings.catch_warnings():  # it re-reports rank 0's values: "already reported" notices
-                warnings.simplefilter("ignore")
-                pruning.check_pruned()  # DDP: the pruning decision travelled through the storage
+            try:
+                with warnings.catch_warnings():  # it re-reports rank 0's values: "already reported" notices
+                    warnings.simplefilter("ignore")
+                    pruning.check_pruned()  # DDP: the pruning decision travelled through the storage
+            except optuna.TrialPruned as exc:
+                self._prune(trial, f"{exc} (DDP; validation PSNR {pruning.last_score})")
             if pruning.pruned_epoch is not None:
                 if not finite(pruning.last_score):
                     self._prune(trial, f"diverged: validation PSNR {pruning.last_score} at epoch "

@@ -119,11 +119,20 @@ def write_all(study: optuna.Study, settings: SweepSettings, spec: StorageSpec) -
         summary["grid"] = report.grid_table(trials, variants)
     if any("k_max" in t.params for t in trials):
         summary["k_max"] = report.k_max_table(trials)
-    figures = {"history": plots.history(trials, out / "history.png"),
-               "importances": None if settings.grid else plots.importances(study, out / "importances.png"),
-               "k_max": plots.k_max(trials, out / "k_max.png"),
-               "pareto": plots.pareto(study, out / "pareto.png") if settings.multi else None}
-    summary["files"].update({k: v.name for k, v in figures.items() if v is not None})
+    figures = {"history": (plots.history, trials, out / "history.png"),
+               "importances": (plots.importances, study, out / "importances.png"),
+               "k_max": (plots.k_max, trials, out / "k_max.png"),
+               "pareto": (plots.pareto, study, out / "pareto.png")}
+    if settings.grid:
+        del figures["importances"]  # nothing was sampled
+    if not settings.multi:
+        del figures["pareto"]
+    for key, (draw, source, path) in figures.items():
+        try:
+            if draw(source, path) is not None:
+                summary["files"][key] = path.name
+        except Exception as exc:  # noqa: BLE001 - a figure is a convenience: it never costs the study's results
+            summary.setdefault("figure_errors", {})[key] = f"{type(exc).__name__}: {exc}"
     summary["files"]["summary"] = "summary.md"
     records.write_json(out / "summary.json", summary)
     records.atomic_write_text(out / "summary.md", markdown(summary, out))
@@ -150,10 +159,10 @@ def _relative(path: Path) -> Path:
 
 def markdown(s: dict[str, Any], out: Path) -> str:
     c = s["counts"]
-    lines = [f"## Sweep `{s['study']}`: {s['model']} on {s['data']} ({s['preset']})", "",
-             f"{c['complete']} complete, {c['pruned']} pruned, {c['failed']} failed of {s['target_trials']} "
-             f"(objective {', '.join(s['objectives'])}; sampler {s['sampler']}, pruner {s['pruner']}; "
-             f"storage `{s['storage']}`; updated {s['updated']}).", ""]
+    counts = (f"{c['complete']} complete, {c['pruned']} pruned, {c['failed']} failed of {s['target_trials']} "
+              f"(objective {', '.join(s['objectives'])}; sampler {s['sampler']}, pruner {s['pruner']}; "
+              f"storage `{s['storage']}`; updated {s['updated']}).")
+    lines = [f"## Sweep `{s['study']}`: {s['model']} on {s['data']} ({s['preset']})", "", counts, ""]
     if s["fixed"]:
         lines += [f"Fixed for every trial: `{' '.join(s['fixed'])}`.", ""]
     if s.get("preset_fixed"):
@@ -163,10 +172,10 @@ def markdown(s: dict[str, Any], out: Path) -> str:
         values = ", ".join(f"{k} {v:.4g}" for k, v in best["values"].items())
         test = (f" Its test PSNR {best['test_psnr']:.2f} dB, SSIM {best['test_ssim']:.4f}."
                 if best.get("test_psnr") is not None and best.get("test_ssim") is not None else "")
+        rerun = (f"Rerun it as a benchmark run: `make benchmark MODEL={s['model']} DATA={s['data']} "
+                 f"PRESET={s['preset']} CONFIG={_relative(out / 'best.yaml')}`.")
         lines += [f"**Best: trial {best['trial']}** ({values}).{test} Run record: `{best.get('run_dir')}`.",
-                  "", "```yaml", yaml.safe_dump(best["config"], sort_keys=False).rstrip(), "```", "",
-                  f"Rerun it as a benchmark run: `make benchmark MODEL={s['model']} DATA={s['data']} "
-                  f"PRESET={s['preset']} CONFIG={_relative(out / 'best.yaml')}`.", ""]
+                  "", "```yaml", yaml.safe_dump(best["config"], sort_keys=False).rstrip(), "```", "", rerun, ""]
     else:
         lines += ["No complete trial yet.", ""]
     if s.get("grid"):

@@ -14,12 +14,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import optuna  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
-from optuna.trial import FrozenTrial, TrialState  # noqa: E402
+import matplotlib.pyplot as plt
+import optuna
+from matplotlib.ticker import MaxNLocator
+from optuna.trial import FrozenTrial, TrialState
 
-from sweeps.space import fraction_order  # noqa: E402
+from sweeps.space import fraction_order
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:

@@ -102,7 +102,7 @@ class StorageSpec:
             raise UsageError(f"storage {self.masked()}: its database driver is not installed; for PostgreSQL: "
                              "pip install psycopg2-binary (or psycopg[binary]), for MySQL: pip install pymysql") \
                 from None
-        except Exception as exc:  # connection refused, bad credentials, unknown database, ...
+        except Exception as exc:  # noqa: BLE001 - any driver/server error: refused, bad credentials, no database
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise UsageError(f"storage {self.masked()}: cannot open: {self.scrub(first)}") from None
 

@@ -15,9 +15,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import optuna
 from optuna.trial import TrialState
@@ -77,9 +77,10 @@ def describe(trial: optuna.trial.FrozenTrial, objectives: list[str]) -> str:
 
 
 def supervise(workers: list[Worker], study: optuna.Study, objectives: list[str],
-              announce: Callable[[str], None] = print, poll: float = 2.0) -> list[int]:
-    """Wait for the workers, announcing trials as they finish; forward SIGTERM/SIGINT to them.
-    Returns their exit codes."""
+              announce: Callable[[str], None] = print, poll: float = 2.0,
+              after_trial: Callable[[], None] | None = None) -> list[int]:
+    """Wait for the workers, announcing trials as they finish (then calling `after_trial`); forward
+    SIGTERM/SIGINT to them. Returns their exit codes."""
     seen: set[int] = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
 
     def forward(signum: int, frame: object) -> None:
@@ -91,10 +92,12 @@ def supervise(workers: list[Worker], study: optuna.Study, objectives: list[str],
     try:
         while True:
             alive = [w for w in workers if w.process.poll() is None]
-            for trial in study.get_trials(deepcopy=False):
-                if trial.state.is_finished() and trial.number not in seen:
-                    seen.add(trial.number)
-                    announce(describe(trial, objectives))
+            fresh = [t for t in study.get_trials(deepcopy=False) if t.state.is_finished() and t.number not in seen]
+            for trial in fresh:
+                seen.add(trial.number)
+                announce(describe(trial, objectives))
+            if fresh and after_trial is not None:
+                after_trial()
             if not alive:
                 return [w.process.returncode for w in workers]
             time.sleep(poll)

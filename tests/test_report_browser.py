@@ -31,17 +31,17 @@ def chromium() -> str:
         pytest.skip("chromium is missing and cannot be installed here (needs apt-get as root)")
     install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    done = subprocess.run(install, capture_output=True, text=True, timeout=1200, env=env)
+    done = subprocess.run(install, capture_output=True, text=True, timeout=1200, env=env, check=False)
     if done.returncode != 0:  # a fresh container has no package lists yet
-        subprocess.run(["apt-get", "update"], capture_output=True, text=True, timeout=600, env=env)
-        done = subprocess.run(install, capture_output=True, text=True, timeout=1200, env=env)
+        subprocess.run(["apt-get", "update"], capture_output=True, text=True, timeout=600, env=env, check=False)
+        done = subprocess.run(install, capture_output=True, text=True, timeout=1200, env=env, check=False)
     assert done.returncode == 0 and CHROMIUM.exists(), done.stderr[-2000:]
     return str(CHROMIUM)
 
 
 def run_browser(browser: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([browser, *FLAGS, f"--user-data-dir={profile}", *args], capture_output=True,
-                          text=True, timeout=180)
+                          text=True, timeout=180, check=False)
 
 
 def test_report_renders_in_headless_chromium(results_dir: Path, tmp_path: Path) -> None:

@@ -57,7 +57,8 @@ def test_smoke_study_completes_and_writes_every_output(smoke):
     folder = smoke["folder"]
     for name in ("trials.csv", "best.yaml", "summary.md", "summary.json", "history.png", "k_max.png"):
         assert (folder / name).is_file(), name
-    rows = list(csv.DictReader(open(folder / "trials.csv")))
+    with open(folder / "trials.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
     assert [int(r["number"]) for r in rows] == [0, 1, 2, 3]
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["counts"]["complete"] + summary["counts"]["pruned"] == 4
@@ -112,14 +113,16 @@ def test_two_workers_share_one_sqlite_study_exactly(tmp_path):
     """Two worker processes, 3 trials: exactly 3 complete+pruned, distinct numbers, nothing extra trained."""
     env = {**os.environ, "RESULTS_DIR": str(tmp_path / "results")}
     done = subprocess.run([sys.executable, "-m", "sweeps", *sweep_args("pair", 3, "--workers", "2")], cwd=REPO,
-                          env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
+                          env=env, capture_output=True, text=True, timeout=600, check=False)
+    logs = "\n".join(p.read_text()[-1500:] for p in (tmp_path / "results" / "sweeps" / "pair").glob("workers/*"))
+    assert done.returncode == 0, (done.stdout[-1500:], done.stderr[-1500:], logs)
     storage = f"sqlite:///{tmp_path / 'results' / 'sweeps' / 'optuna.db'}"
     trials = optuna.load_study(study_name="pair", storage=storage).get_trials()
+    seen = [(t.number, t.state.name, t.user_attrs.get("reason")) for t in trials]
     finished = [t for t in trials if t.state in accounting.DONE]
-    assert len(finished) == 3 and len({t.number for t in finished}) == 3
+    assert len(finished) == 3 and len({t.number for t in finished}) == 3, seen
     extra = [t for t in trials if t not in finished]
-    assert all(t.state == TrialState.FAIL and t.user_attrs["reason"].startswith("surplus") for t in extra)
+    assert all(t.state == TrialState.FAIL and t.user_attrs["reason"].startswith("surplus") for t in extra), seen
     workers = {t.user_attrs["worker"] for t in finished}
     assert str(os.getpid()) not in {w.split(":")[1] for w in workers}  # trained by the worker processes
     runs = list((tmp_path / "results" / "runs" / DATA / MODEL / "smoke").iterdir())
@@ -200,3 +203,41 @@ def test_user_mistakes_are_one_line(args, fragment, capsys, results_dir):
     err = capsys.readouterr().err
     assert err.startswith("error: ") and fragment in err and err.count("\n") == 1
     assert not (results_dir / "runs").exists()
+
+
+@pytest.mark.parametrize("record, outcome", [
+    ({"status": "complete", "validation": {"psnr": float("nan")}}, "pruned"),
+    ({"status": "complete", "validation": {"psnr": float("-inf")}}, "pruned"),
+    ({"status": "failed", "reason": "FloatingPointError: training diverged: 11 steps"}, "pruned"),
+    ({"status": "failed", "reason": "OutOfMemoryError: CUDA out of memory"}, "failed"),
+    ({"status": "complete", "validation": {"psnr": None}}, "missing"),
+    ({"status": "complete", "validation": {"psnr": 31.5}, "test": {"psnr": 30.0, "ssim": 0.9}}, "complete"),
+])
+def test_a_record_becomes_a_value_or_a_reason_never_nan(record, outcome):
+    from sweeps.callbacks import ValidationHistory
+    from sweeps.objective import MetricMissing, Objective, TrialFailed
+    from sweeps.settings import SweepSettings
+
+    settings = SweepSettings(model=MODEL, data=DATA, pruner="none", space=load_space(MODEL).to_dict())
+    objective = Objective(settings, "unit", parse("x.db"))
+    trial = optuna.create_study(direction="maximize").ask()
+    config = {"run": {"data": DATA, "model": MODEL, "preset": "smoke"}}
+    expected = {"pruned": optuna.TrialPruned, "failed": TrialFailed, "missing": MetricMissing}
+    if outcome == "complete":
+        assert objective.score(trial, config, {**record, "run_id": "r"}, None, ValidationHistory()) == 31.5
+        assert trial.user_attrs["test_psnr"] == 30.0
+        return
+    with pytest.raises(expected[outcome]):
+        objective.score(trial, config, {**record, "run_id": "r"}, None, ValidationHistory())
+    if outcome != "missing":
+        assert trial.user_attrs["reason"]
+        assert trial.user_attrs.get("diverged", False) is (outcome == "pruned")
+
+
+def test_workers_get_their_own_gpus():
+    from sweeps.workers import gpu_slices
+
+    assert gpu_slices(4, 1, ["0", "1", "2", "3"]) == ["0", "1", "2", "3"]
+    assert gpu_slices(2, 2, ["4", "5", "6", "7"]) == ["4,5", "6,7"]  # inside an allocation's visible set
+    assert gpu_slices(3, 1, ["0", "1"]) == ["0", "1", "0"]  # more workers than GPUs: shared round-robin
+    assert gpu_slices(2, 1, []) == [None, None]  # CPU: nothing pinned

@@ -16,8 +16,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import optuna
 import pytest
@@ -39,7 +39,7 @@ def _pg_bin() -> Path | None:
 
 def _ensure_postgres() -> Path:
     if _pg_bin() is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(["apt-get", "install", "-y", "-q", "postgresql"], capture_output=True, timeout=900,
+        subprocess.run(["apt-get", "install", "-y", "-q", "postgresql"], capture_output=True, timeout=900, check=False,
                        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
     found = _pg_bin()
     if found is None:
@@ -84,7 +84,7 @@ def postgres() -> Iterator[str]:
         yield f"postgresql://sweep:{user_pw}@127.0.0.1:{port}/optuna"
     finally:
         subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"]),
-                       capture_output=True, timeout=120)
+                       capture_output=True, timeout=120, check=False)
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -100,7 +100,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 
 def _run(args: list[str], env: dict[str, str], timeout: int = 900) -> subprocess.CompletedProcess:
-    done = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     assert done.returncode == 0, (done.stdout[-2000:], done.stderr[-3000:])
     return done
 

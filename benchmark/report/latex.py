@@ -5,9 +5,20 @@ footnote-sized paragraph and a comment block at the top.
 """
 from __future__ import annotations
 
+import re
+
 from benchmark.metrics import METRICS
 from benchmark.report.document import Report
-from benchmark.report.numbers import SIGNIFICANT, fmt, gflops, is_best, legend, mean_text, number, protocol_lines
+from benchmark.report.numbers import (
+    SIGNIFICANT,
+    fmt,
+    gflops,
+    is_best,
+    legend,
+    mean_text,
+    number,
+    protocol_lines,
+)
 from benchmark.report.tables import Table
 
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
@@ -22,12 +33,13 @@ def esc(text: object) -> str:
 
 def _table(table: Table) -> list[str]:
     metrics = table.metrics
+    anchor = re.sub(r"[^A-Za-z0-9]+", "-", table.key)
     cols = "ll" + "r" * (len(metrics) + 3)
     head = ["Rank", "Model"] + [esc(f"{METRICS[m].title} {METRICS[m].arrow}") for m in metrics]
     head += ["Params", esc("GFLOPs/256²"), "Train s"]
     lines = [r"\begin{table}[t]", r"\centering", r"\scriptsize",
-             rf"\caption{{{esc(table.dataset)}, preset {esc(table.preset)}: test-set metrics "
-             rf"(mean $\pm$ std over seeds).}}", rf"\label{{tab:{esc(table.key)}}}",
+             (rf"\caption{{{esc(table.dataset)}, preset {esc(table.preset)}: test-set metrics "
+              rf"(mean $\pm$ std over seeds).}}"), rf"\label{{tab:{anchor}}}",
              rf"\begin{{tabular}}{{{cols}}}", r"\toprule", " & ".join(head) + r" \\", r"\midrule"]
     lines.append(" & ".join(["", r"\emph{input}"] + [fmt(table.input[m][0], m) for m in metrics] + ["", "", ""])
                  + r" \\")
@@ -49,7 +61,8 @@ def _table(table: Table) -> list[str]:
         cells += [esc(number(e.get("parameters"), thousands=True)), esc(gflops(e.get("gflops"))),
                   esc(number(e.get("train_seconds"), 0))]
         lines.append(" & ".join(cells) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}", "", r"\smallskip", rf"\parbox{{\linewidth}}{{\tiny {esc(legend())}}}",
+    note = esc(legend().replace("*", ""))
+    lines += [r"\bottomrule", r"\end{tabular}", "", r"\smallskip", rf"\parbox{{\linewidth}}{{\tiny {note}}}",
               r"\end{table}", ""]
     return lines
 

@@ -72,22 +72,22 @@ def protocol_lines() -> list[str]:
     """The evaluation protocol, one line per rule; every output format states it."""
     lines = [f"{m.title} ({m.better} is better): {m.protocol}." for m in METRICS.values()]
     lines += [
-        "Images are float in [0, 1], data range 1; the prediction is clamped to [0, 1]. Full-reference metrics "
-        "are computed per image inside the dataset's mask where it scores inside one (MRI: brain mask), else "
-        "on the whole image; the test-set value is the mean over images (NaN images ignored). MRI records also "
-        "hold per-volume means.",
-        "Seeds: per model and seed the newest complete run counts; values are the mean ± sample std over seeds "
-        "of each seed's test-set mean. The input and target rows average each seed's test set once.",
-        "Significance: per metric, each model against the column's best model; per-image values paired by "
-        "(seed, image id) and averaged over the seeds both models have; two-sided Wilcoxon signed-rank test "
-        "(zero differences dropped; exact for small samples); Holm-Bonferroni over the models of the table; "
-        f"alpha = {ALPHA}. Bootstrap 95 % intervals (2000 resamples of the per-image means) are in the CSV "
-        "and the HTML tooltips.",
-        "Efficiency: generator parameters; GFLOPs of one prediction with a 256 x 256 output (PyTorch's "
-        "FlopCounterMode, 2 FLOPs per multiply-add; n/a for numpy baselines); training seconds and inference "
-        "images/s (mean over seeds); peak memory (GPU allocator peak per run, or the process's peak RSS on "
-        "CPU, an upper bound when a matrix shares one process); device.",
-        "Failed and incomplete runs are listed with their reason and never enter a table. Sweep trials never "
-        "enter a table. Numbers reported in the papers are shown apart and never ranked.",
+        ("Images are float in [0, 1], data range 1; the prediction is clamped to [0, 1]. Full-reference metrics "
+         "are computed per image inside the dataset's mask where it scores inside one (MRI: brain mask), else "
+         "on the whole image; the test-set value is the mean over images (NaN images ignored). MRI records also "
+         "hold per-volume means."),
+        ("Seeds: per model and seed the newest complete run counts; values are the mean ± sample std over seeds "
+         "of each seed's test-set mean. The input and target rows average each seed's test set once."),
+        ("Significance: per metric, each model against the column's best model; per-image values paired by "
+         "(seed, image id) and averaged over the seeds both models have; two-sided Wilcoxon signed-rank test "
+         "(zero differences dropped; exact for small samples); Holm-Bonferroni over the models of the table; "
+         f"alpha = {ALPHA}. Bootstrap 95 % intervals (2000 resamples of the per-image means) are in the CSV "
+         "and the HTML tooltips."),
+        ("Efficiency: generator parameters; GFLOPs of one prediction with a 256 x 256 output (PyTorch's "
+         "FlopCounterMode, 2 FLOPs per multiply-add; n/a for numpy baselines); training seconds and inference "
+         "images/s (mean over seeds); peak memory (GPU allocator peak per run, or the process's peak RSS on "
+         "CPU, an upper bound when a matrix shares one process); device."),
+        ("Failed and incomplete runs are listed with their reason and never enter a table. Sweep trials never "
+         "enter a table. Numbers reported in the papers are shown apart and never ranked."),
     ]
     return lines

@@ -65,6 +65,10 @@ def _platform(record: dict[str, Any]) -> str | None:
     return f"{env.get('platform', '?')}, torch {env.get('torch', '?')}"
 
 
+def _stamp(seconds: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(seconds))
+
+
 def provenance(records: list[dict[str, Any]]) -> Provenance:
     complete = [r for r in records if r.get("status") == "complete" and not r.get("sweep")]
     train = wall = 0.0
@@ -80,8 +84,7 @@ def provenance(records: list[dict[str, Any]]) -> Provenance:
         if start is not None:
             starts.append(start)
             ends.append(end if end is not None else start + float(eff.get("wall_seconds") or 0.0))
-    stamp = lambda t: time.strftime("%Y-%m-%d %H:%M", time.localtime(t))  # noqa: E731
     devices = sorted({str((r.get("efficiency") or {}).get("device", "?")) for r in complete})
     platforms = sorted({p for p in (_platform(r) for r in complete) if p})
-    return Provenance(len(complete), devices, platforms, train, wall, stamp(min(starts)) if starts else None,
-                      stamp(max(ends)) if ends else None)
+    return Provenance(len(complete), devices, platforms, train, wall, _stamp(min(starts)) if starts else None,
+                      _stamp(max(ends)) if ends else None)

@@ -48,7 +48,8 @@ def load_samples(run_dir: str | Path) -> Samples | None:
     try:
         with np.load(path, allow_pickle=False) as data:
             ids = [str(i) for i in data["ids"]]
-            get = lambda name: [data[f"{name}_{i}"].astype(np.float32) for i in range(len(ids))]  # noqa: E731
-            return Samples(ids, get("source"), get("prediction"), get("target"))
+            kinds = [[data[f"{name}_{i}"].astype(np.float32) for i in range(len(ids))]
+                     for name in ("source", "prediction", "target")]
+            return Samples(ids, *kinds)
     except (OSError, KeyError, ValueError):
         return None

@@ -17,7 +17,7 @@ def summaries(root: Path) -> list[dict[str, Any]]:
         return []
     try:
         return list(read(root))
-    except Exception:  # a damaged study folder must not take the leaderboard down
+    except Exception:  # noqa: BLE001 -- a damaged study folder must not take the leaderboard down
         return []
 
 

@@ -6,32 +6,34 @@ Richards, J Magn Reson 24:71, 1976); its protocols buy SNR back with larger voxe
 and 5 mm slices against 1 mm isotropic at 3 T) and long scans, and still give images with a visible noise
 floor and shading. The steps, in the order the physics applies them:
 
-1. Slice profile: a thick slice integrates the magnetisation over ``slice_factor`` thin slices (box profile).
-   Default 3x (physically ~5x: 5 mm vs 1 mm; 3x keeps the quick preset's 2.4 mm grid learnable).
+1. Slice profile: a thick slice integrates the magnetisation over ``slice_factor`` thin slices (a box
+   centred on the 3 T slice). Default 2x: 4.8 mm on the quick preset's 2.4 mm grid, the 5 mm slices of the
+   portable scanner (against 1 mm at 3 T, physically 5x; set ``slice_factor`` for finer grids).
 2. Receive bias: a smooth multiplicative field exp(a * f(r)), f a low-order random 3-D field scaled to
    [-1, 1], default a = 0.2 (about +-20 %, BrainWeb's middle intensity non-uniformity level; Kwan et al.,
    IEEE TMI 18:1085, 1999). Low-field head coils are not corrected as routinely as 3 T ones.
 3. k-space truncation: Cartesian sampling of only the central 1/``inplane_factor`` of k-space in each in-plane
-   direction (default 1.6: 1.6 mm vs 1 mm), with a Tukey roll-off over its outer ``taper`` fraction to limit
-   Gibbs ringing (scanners apodise similarly). The image is returned on the 3 T grid (zero-filled).
+   direction (default 1.6: 1.6 mm vs 1 mm), with a Tukey roll-off over its outer 30 % (``APODISATION``) to
+   limit Gibbs ringing, as scanners apodise. The image is returned on the 3 T grid (zero-filled).
 4. Thermal noise: complex white Gaussian noise on the acquired k-space samples, i.e. band-limited like the
    signal; the magnitude image then has Rician statistics (Gudbjartsson & Patz, MRM 34:910, 1995). Its level
-   is set by ``snr`` = mean WM signal / noise standard deviation of one channel, default 10 (portable 64 mT
-   brain images show WM SNR of roughly 8-15; an assumption of this benchmark, not a measured constant).
+   is ``snr`` = mean WM signal / noise standard deviation of one channel in the final image, default 10: an
+   assumption of this benchmark (portable 64 mT brain images show WM SNR of roughly 8-15), and the task's
+   noise level, the same on every grid size.
 
 The 3 T reference of a synthetic subject (:func:`highfield_acquisition`) is the same acquisition with the
 whole k-space of the grid (same apodisation), thin slices, no bias, and its own thermal noise. Its SNR is
-given for a 1 mm isotropic voxel (default 40, typical of 1 mm 3 T T1w/T2w brain scans) and scales with the voxel
+given for a 1 mm isotropic voxel (default 40, typical of 1 mm 3 T brain scans) and scales with the voxel
 volume (SNR is proportional to the number of spins in a voxel), so on the quick preset's 2.4 mm grid the
-reference is nearly noise-free (SNR ~550), as a 3 T image averaged to 2.4 mm voxels would be. The 64 mT
-``snr``, by contrast, is the image SNR on the generated grid whatever its size: it is the task's noise level.
+reference is nearly noise-free (SNR ~550), as a 3 T image averaged to 2.4 mm voxels would be.
 
 Simulate mode (real 3 T volumes, no tissue maps): the contrast change cannot be computed exactly from
 intensities alone. :func:`remap_contrast` approximates it: a 3-class intensity clustering inside the brain
 mask (1-D k-means) finds the CSF, GM and WM intensity levels; each level is multiplied by its tissue's
 64 mT / 3 T signal ratio (relative to WM, from `mri_signal`), and intensities in between are interpolated
 linearly, so the texture and partial volume of the real image are kept while the tissue levels move as the
-relaxation times imply. Voxels outside the mask keep their intensity. Then steps 1-4 run as above.
+relaxation times imply. Voxels outside the mask keep their intensity. Then steps 1-4 run as above, with the
+slabs made of the volume's own slices.
 """
 from __future__ import annotations
 
@@ -49,27 +51,47 @@ class LowFieldAcquisition:
     """Parameters of the 64 mT acquisition relative to the 3 T grid (see the module docstring for sources)."""
 
     inplane_factor: float = 1.6
-    slice_factor: int = 3
-    snr: float = 12.0
+    slice_factor: int = 2
+    snr: float = 10.0
     bias: float = 0.2
     taper: float = APODISATION
 
 
-def thick_slices(volume: np.ndarray, factor: int, valid: bool = True) -> np.ndarray:
-    """Average ``factor`` consecutive slices along axis 0 (a box slice profile).
+def slab_weights(factor: int) -> np.ndarray:
+    """Weights of the thin slices in a box slab ``factor`` slices thick centred on one slice.
 
-    ``valid``: only slices whose whole slab lies in the volume (``Z - factor + 1`` slices, slab ``k`` covers
-    ``k .. k+factor-1``); otherwise one slab centred on every slice, with edge slices repeated.
+    Odd factors cover whole slices; even ones cover the centre slices fully and the two outer slices by half
+    (e.g. 2 -> [0.25, 0.5, 0.25]), so a slab is always centred on its 3 T slice.
     """
-    if factor <= 1:
-        return volume.copy()
+    margin = factor // 2
+    weights = np.ones(2 * margin + 1)
+    if factor % 2 == 0:
+        weights[0] = weights[-1] = 0.5
+    return (weights / weights.sum()).astype(np.float32)
+
+
+def slab_margin(factor: int) -> int:
+    """Thin slices a slab reaches beyond its centre slice on each side."""
+    return len(slab_weights(factor)) // 2
+
+
+def thick_slices(volume: np.ndarray, factor: int, valid: bool = True) -> np.ndarray:
+    """Box slice profile: each output slice averages the ``factor`` thin slices around it (axis 0).
+
+    ``valid``: only slabs that lie wholly in the volume (``Z - 2 * slab_margin(factor)`` slices, slab ``k``
+    centred on input slice ``k + slab_margin``); otherwise one slab per slice, edge slices repeated.
+    """
+    weights = slab_weights(factor)
+    margin = len(weights) // 2
+    if margin == 0:
+        return volume.astype(np.float32, copy=True)
     if not valid:
-        before = (factor - 1) // 2
-        volume = np.concatenate([np.repeat(volume[:1], before, 0), volume,
-                                 np.repeat(volume[-1:], factor - 1 - before, 0)])
-    cumulative = np.cumsum(volume, axis=0, dtype=np.float64)
-    cumulative = np.concatenate([np.zeros_like(cumulative[:1]), cumulative])
-    return ((cumulative[factor:] - cumulative[:-factor]) / factor).astype(np.float32)
+        volume = np.concatenate([np.repeat(volume[:1], margin, 0), volume, np.repeat(volume[-1:], margin, 0)])
+    count = volume.shape[0] - 2 * margin
+    out = np.zeros((count, *volume.shape[1:]), dtype=np.float32)
+    for offset, weight in enumerate(weights):
+        out += weight * volume[offset:offset + count]
+    return out
 
 
 def bias_field(shape: tuple[int, int, int], amplitude: float, rng: np.random.Generator) -> np.ndarray:

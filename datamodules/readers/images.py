@@ -14,6 +14,7 @@ Conventions:
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -35,17 +36,26 @@ def _decode(path: Path) -> np.ndarray:
         raise DataError(f"{path}: unsupported image format {suffix!r} (expected PNG or TIFF)")
     if not path.is_file():
         raise DataError(f"{path}: image file not found")
+    tiff_log = logging.getLogger("tifffile")
+    level = tiff_log.level
     try:
         if suffix == ".png":
             import imageio.v3 as iio
 
-            return np.asarray(iio.imread(path))
-        import tifffile
+            array = np.asarray(iio.imread(path))
+        else:
+            import tifffile
 
-        return np.asarray(tifffile.imread(path))
+            tiff_log.setLevel(logging.CRITICAL)  # a damaged TIFF is logged, then read as nothing: said below
+            array = np.asarray(tifffile.imread(path))
     except Exception as exc:  # noqa: BLE001 - decoders raise many unrelated types for corrupt files
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataError(f"{path}: cannot decode image ({reason[:120]})") from None
+    finally:
+        tiff_log.setLevel(level)
+    if array.size == 0:
+        raise DataError(f"{path}: cannot decode image (no image data in the file)")
+    return array
 
 
 def _to_grey(array: np.ndarray, path: Path) -> np.ndarray:

@@ -16,7 +16,7 @@ Conventions:
 - Intensities: per-volume min-max to [0, 1] with a robust maximum, the 99.5th percentile inside the brain mask
   (or, without a mask, inside the foreground): a few bright voxels (vessels, fat, noise spikes) cannot squash
   the brain's range, and source and target brains land on the same scale so the identity map is a fair floor.
-  Values above the percentile are clipped to 1.
+  Values above the percentile (scalp fat of non-skull-stripped heads, for one) are clipped to 1.
 - Without a mask file, the mask is a foreground mask: Otsu threshold of the 3 T volume, holes filled, largest
   connected component (a head mask when the volume is not skull-stripped).
 Every problem is a one-line :class:`DataError` naming the subject or file and what was expected.
@@ -190,8 +190,9 @@ def find_subjects(root: str | Path, contrast: str, mode: str) -> list[SubjectFil
             if mode == "paired" and (high is None) != (low is None):
                 have, missing = (HIGH, LOW) if low is None else (LOW, HIGH)
                 expected = folder / missing / f"{name}_{contrast}.nii.gz"
+                hint = "; unpaired 64 mT scans are for inference: load_lowfield_only" if high is None else ""
                 raise DataError(f"mri: subject {name}: {have} {contrast} volume has no {missing} partner "
-                                f"(expected {expected})")
+                                f"(expected {expected}{hint})")
             if high is None:
                 continue
             subjects.append(SubjectFiles(subject=name, highfield=high,

@@ -11,10 +11,13 @@ of its signed depth over one voxel (an analytic partial-volume estimate):
 - head: an ellipsoid with semi-axes about 74 x 94 x 84 mm (adult head breadth/length ~150/190 mm), randomly
   scaled per subject and with a low-order random shape perturbation;
 - scalp/fat 4-7 mm, skull 5-8 mm (dark in MR), subarachnoid CSF 1.5-3 mm;
-- cortex: grey matter 2.3-3.2 mm thick (adult cortical thickness 2-3 mm, Fischl & Dale, PNAS 97:11050, 2000)
-  folded by sulci 8-14 mm deep. The sulci are the zero-level lines of a smooth random field on the sphere of
-  directions (a sum of random plane waves with a 22-30 mm wavelength, the spacing of gyri): along them a thin
-  CSF cleft cuts into the cortex and the GM/WM boundary dips deeper, so grey matter wraps around each sulcus;
+- cortex: grey matter 2.5-3.5 mm thick (adult cortical thickness 2-3 mm, Fischl & Dale, PNAS 97:11050, 2000;
+  a little more so that it survives partial volume on coarse grids) folded by sulci 10-16 mm deep. The sulci
+  are the zero-level lines of a smooth random field on the sphere of directions (random plane waves with a
+  14-20 mm wavelength at the brain surface, so sulci are ~1 cm apart as between gyri): along them a thin CSF
+  cleft cuts into the cortex and the GM/WM boundary dips deeper, so grey matter wraps around each sulcus.
+  Near the midline the field ignores the left-right direction (medial sulci cross the medial surface), and a
+  smooth random warp bends the sulci with depth;
 - an interhemispheric fissure, open above the corpus callosum and in front of / behind it, lined with cortex;
 - lateral ventricles (tubes along a curved centreline: frontal horn, body, atrium, occipital horn) and a slit
   third ventricle, with a per-subject enlargement factor 0.7-1.6 (ventricle size varies with age and subject);

@@ -8,8 +8,6 @@ derives it from the image size. Channels double from `ngf` up to 8 * ngf.
 """
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
@@ -18,8 +16,14 @@ from models.networks.layers import conv_bias, norm_layer
 
 
 def depth_for_size(image_size: int, max_depth: int = 8) -> int:
-    """Down-samplings so the bottleneck is 1x1 for a power-of-two size (capped, as U-Net-256 has 8)."""
-    return max(2, min(max_depth, int(math.log2(max(4, image_size)))))
+    """The most stride-2 levels the size allows (it must divide by 2**depth), capped at 8 as U-Net-256.
+
+    A power-of-two size gets a 1x1 bottleneck (256 -> 8 levels); 96 gets 5 (a 3x3 bottleneck).
+    """
+    depth = 2
+    while depth < max_depth and image_size % 2 ** (depth + 1) == 0:
+        depth += 1
+    return depth
 
 
 class UNetBlock(nn.Module):

@@ -1,0 +1,238 @@
+"""The catalogue of bad inputs, through the command line: one line naming the culprit, the right exit code
+(2 usage, 1 otherwise), no traceback, and nothing written or overwritten under the results folder.
+
+Each case builds its bad input in a temporary folder and runs `python -m benchmark run` (or `data check`);
+the readers' own tests check the same errors one level down. A few cases run in a real process.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+import tifffile
+from imageio import v3 as iio
+
+from benchmark.cli import main
+from tests.conftest import REPO
+
+GARBAGE = b"this is not an image \x00\x01\x02" * 10
+
+
+# -- bad inputs, each built under `root` -----------------------------------------------------------------------
+def png(path: Path, array: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    iio.imwrite(path, array)
+
+
+def noise(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
+
+
+def nifti(path: Path, data: np.ndarray, affine: np.ndarray | None = None) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nib.save(nib.Nifti1Image(data.astype(np.float32), np.eye(4) if affine is None else affine), str(path))
+
+
+def nir_pair(root: Path, name: str, a: np.ndarray, b: np.ndarray) -> None:
+    png(root / "test" / "A" / f"{name}.png", a)
+    png(root / "test" / "B" / f"{name}.png", b)
+
+
+def missing_partner(root: Path) -> None:
+    nir_pair(root, "p1", noise((32, 32)), noise((32, 32), 1))
+    png(root / "test" / "A" / "p2.png", noise((32, 32), 2))
+
+
+def size_mismatch(root: Path) -> None:
+    nir_pair(root, "p1", noise((32, 32)), noise((40, 40), 1))
+
+
+def corrupt_png(root: Path) -> None:
+    png(root / "test" / "B" / "p1.png", noise((32, 32)))
+    (root / "test" / "A").mkdir(parents=True)
+    (root / "test" / "A" / "p1.png").write_bytes(GARBAGE)
+
+
+def corrupt_tiff(root: Path) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "cells.tif").write_bytes(b"II*\x00" + GARBAGE)  # a TIFF signature, then nonsense
+
+
+def nonfinite_tiff(root: Path) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    image = np.random.default_rng(0).random((32, 32)).astype(np.float32)
+    image[3, 4] = np.nan
+    tifffile.imwrite(root / "cells.tif", image)
+
+
+def five_channels(root: Path) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    tifffile.imwrite(root / "cells.tif", noise((32, 32, 5)))
+
+
+def empty_folder(root: Path) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+
+
+def corrupt_nifti(root: Path) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    for name in ("s1", "s2", "s3"):
+        (root / f"{name}_T1.nii.gz").write_bytes(GARBAGE)
+
+
+def paired_mri(root: Path, low_affine: np.ndarray | None = None, low_shape: tuple[int, ...] = (16, 16, 4)) -> None:
+    """Three subjects in the paired layout; subject s1's 64 mT volume gets `low_affine` / `low_shape`."""
+    rng = np.random.default_rng(0)
+    for name in ("s1", "s2", "s3"):
+        nifti(root / name / "3T" / f"{name}_T1.nii.gz", rng.random((16, 16, 4)) + 0.1)
+        shape = low_shape if name == "s1" else (16, 16, 4)
+        nifti(root / name / "64mT" / f"{name}_T1.nii.gz", rng.random(shape) + 0.1,
+              low_affine if name == "s1" else None)
+
+
+def affine_mismatch(root: Path) -> None:
+    shifted = np.eye(4)
+    shifted[0, 3] = 5.0
+    paired_mri(root, low_affine=shifted)
+
+
+def four_d_nifti(root: Path) -> None:
+    paired_mri(root, low_shape=(16, 16, 4, 2))
+
+
+# (case id, dataset, how to build the bad root, exit code, what the one line must say)
+DATA_CASES: list[tuple[str, str, Callable[[Path], None], int, list[str]]] = [
+    ("empty-folder", "fluorescence", empty_folder, 1, ["no PNG/TIFF images in the folder"]),
+    ("empty-mri-folder", "mri", empty_folder, 1, ["mri: no NIfTI volumes under", "expected <subject>/"]),
+    ("image-without-partner", "nir", missing_partner, 1, ["p2.png: no partner in", "test/B"]),
+    ("size-mismatch", "nir", size_mismatch, 1, ["B/p1.png: size (40, 40) differs from its partner"]),
+    ("corrupt-png", "nir", corrupt_png, 1, ["A/p1.png: cannot decode image"]),
+    ("corrupt-tiff", "fluorescence", corrupt_tiff, 1, ["cells.tif: cannot decode image"]),
+    ("corrupt-nifti", "mri", corrupt_nifti, 1, ["s1_T1.nii.gz: cannot read NIfTI file"]),
+    ("nifti-affine-mismatch", "mri", affine_mismatch, 1, ["subject s1: 64mT and 3T T1 volumes differ in affine"]),
+    ("nifti-4d", "mri", four_d_nifti, 1, ["s1_T1.nii.gz: expected a 3-D volume, got shape (16, 16, 4, 2)"]),
+    ("non-finite-values", "fluorescence", nonfinite_tiff, 1, ["cells.tif: image holds non-finite values"]),
+    ("wrong-channel-count", "fluorescence", five_channels, 1,
+     ["cells.tif: unsupported image shape (32, 32, 5)", "expected a 2-D grey image or RGB/RGBA"]),
+]
+
+# (case id, arguments after `run`, exit code, what the one line must say)
+USAGE_CASES: list[tuple[str, list[str], int, list[str]]] = [
+    ("unknown-model", ["--model", "unet2", "--data", "mri"], 2, ["--model 'unet2' is not one of all, ", "unet"]),
+    ("unknown-dataset", ["--model", "unet", "--data", "mr"], 2, ["--data 'mr' is not one of all, ", "mri"]),
+    ("bad-set-key", ["--model", "unet", "--data", "mri", "--set", "model.learning_rate=1e-3"], 2,
+     ["model.learning_rate: unknown option for model 'unet'", "lr"]),
+    ("bad-set-section", ["--model", "unet", "--data", "mri", "--set", "optim.lr=1"], 2,
+     ["unknown section 'optim'"]),
+    ("wrong-value-type", ["--model", "unet", "--data", "mri", "--set", "model.lr=fast"], 2,
+     ["model.lr='fast': expected int or float"]),
+    ("wrong-trainer-type", ["--model", "unet", "--data", "mri", "--set", "trainer.max_epochs=two"], 2,
+     ["trainer.max_epochs='two': expected int"]),
+    ("negative-runner-option", ["--model", "unet", "--data", "mri", "--set", "trainer.max_nonfinite_steps=-1"],
+     2, ["trainer.max_nonfinite_steps=-1: expected an integer >= 0"]),
+    ("missing-data-root", ["--model", "unet", "--data", "mri", "--data-root", "/nonexistent/i2i"], 1,
+     ["--data-root /nonexistent/i2i does not exist or is not a folder"]),
+]
+
+
+# -- what must hold for every case -----------------------------------------------------------------------------
+@pytest.fixture()
+def populated(results_dir: Path) -> Path:
+    """A results folder that already holds a record and a leaderboard: a bad input must not touch them."""
+    old = results_dir / "runs" / "mri" / "unet" / "smoke" / "20200101-000000-seed0-aaaaaa"
+    old.mkdir(parents=True)
+    (old / "metrics.json").write_text(json.dumps({"status": "complete", "model": "unet"}))
+    (results_dir / "LEADERBOARD.md").write_text("# old leaderboard\n")
+    return results_dir
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def check_one_line(err: str, code: int, expected_code: int, fragments: list[str]) -> None:
+    assert code == expected_code, err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+
+
+@pytest.mark.parametrize("case, data, build, code, fragments", DATA_CASES, ids=[c[0] for c in DATA_CASES])
+@pytest.mark.parametrize("command", ["run", "check"])
+def test_bad_data(case, data, build, code, fragments, command, tmp_path, populated, capsys):
+    root = tmp_path / "data"
+    build(root)
+    before = snapshot(populated)
+    if command == "run":
+        argv = ["run", "--model", "unet", "--data", data, "--preset", "smoke", "--data-root", str(root)]
+    else:
+        argv = ["data", "check", "--data", data, "--data-root", str(root)]
+    result = main(argv)
+    check_one_line(capsys.readouterr().err, result, code, fragments)
+    assert snapshot(populated) == before  # nothing written, nothing overwritten
+
+
+@pytest.mark.parametrize("case, args, code, fragments", USAGE_CASES, ids=[c[0] for c in USAGE_CASES])
+def test_bad_usage(case, args, code, fragments, populated, capsys):
+    before = snapshot(populated)
+    result = main(["run", *args, "--preset", "smoke"])
+    check_one_line(capsys.readouterr().err, result, code, fragments)
+    assert snapshot(populated) == before
+
+
+def test_data_check_of_a_missing_root(capsys):
+    result = main(["data", "check", "--data", "nir", "--data-root", "/nonexistent/i2i"])
+    check_one_line(capsys.readouterr().err, result, 1, ["--data-root /nonexistent/i2i does not exist"])
+
+
+def test_results_folder_that_cannot_be_written(tmp_path, monkeypatch, capsys):
+    """Tests run as root, where permissions stop nothing: a path through a regular file cannot be created."""
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("RESULTS_DIR", str(blocker / "sub"))
+    for argv in (["run", "--model", "identity,unet", "--data", "mri", "--preset", "smoke"], ["leaderboard"]):
+        result = main(argv)
+        check_one_line(capsys.readouterr().err, result, 1,
+                       [f"results directory {blocker / 'sub'} is not writable (Not a directory)", "RESULTS_DIR"])
+    assert blocker.read_text() == "not a folder"
+
+
+# -- in real processes -----------------------------------------------------------------------------------------
+def _process(module: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, **(env or {})})
+
+
+def test_corrupt_nifti_in_a_real_process(tmp_path, populated):
+    root = tmp_path / "data"
+    corrupt_nifti(root)
+    before = snapshot(populated)
+    done = _process("benchmark", "run", "--model", "unet", "--data", "mri", "--preset", "smoke",
+                    "--data-root", str(root))
+    check_one_line(done.stderr, done.returncode, 1, ["s1_T1.nii.gz: cannot read NIfTI file"])
+    assert done.stdout == "" and snapshot(populated) == before
+
+
+def test_unwritable_results_in_a_real_process(tmp_path):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("")
+    done = _process("benchmark", "run", "--model", "identity", "--data", "mri", "--preset", "smoke",
+                    env={"RESULTS_DIR": str(blocker / "sub")})
+    check_one_line(done.stderr, done.returncode, 1, ["is not writable (Not a directory)"])
+
+
+def test_invalid_storage_url_for_a_sweep(tmp_path):
+    pytest.importorskip("sweeps.cli")
+    done = _process("sweeps", "run", "--model", "unet", "--data", "mri", "--trials", "1", "--storage",
+                    "notaurl://x", env={"RESULTS_DIR": str(tmp_path / "results")})
+    check_one_line(done.stderr, done.returncode, 2, ["--storage notaurl://x: unsupported scheme 'notaurl'"])
+    assert not (tmp_path / "results").exists()

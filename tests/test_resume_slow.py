@@ -1,0 +1,128 @@
+"""Crash and resume with real processes (slow tier): SIGKILL at any point, SIGTERM, `--fresh`, and two
+benchmark processes writing records and the leaderboard at the same time."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from benchmark.checkpoints import read_info
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+# cgan: two optimizers and two schedulers to restore. mri smoke: 6 training slices, batch 2 = 3 batches.
+EPOCHS, BATCHES = 6, 3
+GAN = ["--model", "cgan", "--data", "mri", "--preset", "smoke", "--no-leaderboard", "--set",
+       f"trainer.max_epochs={EPOCHS} trainer.limit_train_batches=20 trainer.checkpoint_every_n_batches=1"]
+
+
+def start(results: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "benchmark", "run", *args], cwd=REPO, text=True,
+                            env={**os.environ, "RESULTS_DIR": str(results)},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def wait_for(condition: Callable[[], bool], process: subprocess.Popen, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if process.poll() is not None:
+            pytest.fail(f"the run ended (rc {process.returncode}) before the moment to stop it:\n"
+                        f"{process.stdout.read()[-3000:]}")
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("timed out waiting for the run")
+        time.sleep(0.05)
+
+
+def finish(process: subprocess.Popen, timeout: float = 600) -> tuple[int, str]:
+    out, _ = process.communicate(timeout=timeout)
+    return process.returncode, out
+
+
+def folders(results: Path, data: str = "mri", model: str = "cgan") -> list[Path]:
+    return sorted(p for p in (results / "runs" / data / model / "smoke").glob("*") if p.is_dir())
+
+
+def checkpoint_step(results: Path) -> int:
+    found = [read_info(p) for p in results.glob("runs/*/*/*/*/checkpoints/last.ckpt")]
+    return max((info.step for info in found if info is not None), default=-1)
+
+
+def test_sigkill_at_any_point_then_the_same_command_resumes_in_the_same_folder(tmp_path):
+    results = tmp_path / "results"
+    first = start(results, *GAN)  # killed before its first checkpoint
+    wait_for(lambda: any(results.glob("runs/*/*/*/*/config.yaml")), first)
+    first.send_signal(signal.SIGKILL)
+    assert finish(first)[0] == -signal.SIGKILL
+    second = start(results, *GAN)  # killed mid-training, a few batches after a checkpoint
+    wait_for(lambda: checkpoint_step(results) >= 2 * BATCHES + 2, second)
+    second.send_signal(signal.SIGKILL)
+    assert finish(second)[0] == -signal.SIGKILL
+    step = checkpoint_step(results)
+
+    code, out = finish(start(results, *GAN))
+    assert code == 0, out[-3000:]
+    (run,) = folders(results)  # the first folder, reused twice: no second record
+    record = json.loads((run / "metrics.json").read_text())
+    assert record["status"] == "complete" and record["resumed"] is True
+    assert record["resumed_from_step"] == step > 0
+    assert record["efficiency"]["epochs"] == EPOCHS
+    assert record["efficiency"]["global_steps"] == EPOCHS * BATCHES * 2  # two optimizer steps per batch
+    with open(run / "logs" / "metrics.csv") as handle:  # the curves keep the epochs before the kills
+        epochs = {int(r["epoch"]) for r in csv.DictReader(handle) if r.get("val/psnr")}
+    assert epochs == set(range(EPOCHS))
+    assert not list(run.rglob("*.tmp")) and len(list(results.rglob("metrics.json"))) == 1
+
+
+def test_sigterm_records_an_interrupted_run_that_resumes_and_fresh_starts_over(tmp_path):
+    results = tmp_path / "results"
+    first = start(results, *GAN)
+    wait_for(lambda: checkpoint_step(results) >= 2, first)
+    first.send_signal(signal.SIGTERM)  # a pre-empted job: Lightning stops at the next batch
+    code, out = finish(first)
+    assert code == 143 and "terminated (SIGTERM); rerun the same command to resume" in out, out[-3000:]
+    (interrupted,) = folders(results)
+    record = json.loads((interrupted / "metrics.json").read_text())
+    assert record["status"] == "interrupted" and "SIGTERM" in record["reason"]
+
+    code, out = finish(start(results, *GAN, "--fresh"))  # starts over in a folder of its own
+    assert code == 0, out[-3000:]
+    assert len(folders(results)) == 2
+    assert json.loads((interrupted / "metrics.json").read_text())["status"] == "interrupted"
+
+    code, out = finish(start(results, *GAN))  # resumes the interrupted one
+    assert code == 0, out[-3000:]
+    assert len(folders(results)) == 2
+    record = json.loads((interrupted / "metrics.json").read_text())
+    assert record["status"] == "complete" and record["resumed_from_step"] >= 2
+
+
+def test_two_processes_writing_at_once_leave_valid_records_and_leaderboard(tmp_path):
+    results = tmp_path / "results"
+    unet = ["--model", "unet", "--data", "mri", "--preset", "smoke"]
+    first = start(results, *unet)
+    wait_for(lambda: any(results.glob("runs/*/*/*/*/config.yaml")), first)
+    same = start(results, *unet)  # the same pair while the first trains: its folder is locked, not shared
+    other = start(results, "--model", "identity", "--data", "fmd", "--preset", "smoke")
+    for process in (first, same, other):
+        code, out = finish(process)
+        assert code == 0, out[-3000:]
+    runs = folders(results, "mri", "unet")
+    assert len(runs) == 2
+    records = [json.loads(p.read_text()) for p in results.rglob("metrics.json")]
+    assert len(records) == 3 and all(r["status"] == "complete" for r in records)
+    with open(results / "leaderboard.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {(r["dataset"], r["model"]) for r in rows} >= {("mri", "unet"), ("fmd", "identity")}
+    board = (results / "LEADERBOARD.md").read_text()
+    assert "| unet |" in board and "| identity |" in board
+    assert not list(results.rglob("*.tmp"))

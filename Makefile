@@ -22,13 +22,15 @@ STUDY      ?=
 WORKERS    ?= 1
 FRESH      ?=
 PYTEST_ARGS ?=
+COMPILE    ?=
+PERF_ARGS  ?=
 
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SLOW_STAMP := $(VENV)/.installed-slow
 
 .DEFAULT_GOAL := help
-.PHONY: help install benchmark sweep leaderboard test test-all clean-venv
+.PHONY: help install benchmark sweep leaderboard test test-all perf clean-venv
 
 help: ## List targets and variables
 	@echo "Targets:"
@@ -47,6 +49,8 @@ help: ## List targets and variables
 	@echo "  TRIALS=$(TRIALS) WORKERS=$(WORKERS)  sweep: complete+pruned trials in total; worker processes here"
 	@echo "  STORAGE=$(if $(STORAGE),(set),)  sweep storage: empty (SQLite in results/sweeps/), journal:///shared/f.log, postgresql://..."
 	@echo "  STUDY=$(STUDY)  sweep study name (default <model>-<data>-<preset>)"
+	@echo "  COMPILE=$(COMPILE)  1: torch.compile each network (GPU nodes)"
+	@echo "  PERF_ARGS=\"$(PERF_ARGS)\"  perf options, e.g. PERF_ARGS=\"--models unet,cgan --threads 1\""
 	@echo "  TORCH_SPEC=$(TORCH_SPEC)  pip requirement for torch"
 	@echo "  RESULTS_DIR  environment variable moving results/ elsewhere"
 
@@ -63,7 +67,8 @@ benchmark: $(STAMP) ## Train, test, record MODEL on DATA and refresh the leaderb
 	$(PY) -m benchmark run --model $(MODEL) --data $(DATA) --preset $(PRESET) --seeds $(SEEDS) \
 		--devices $(DEVICES) --num-nodes $(NUM_NODES) --logger $(LOGGER) \
 		$(if $(DATA_ROOT),--data-root "$(DATA_ROOT)") $(if $(CONFIG),--config "$(CONFIG)") \
-		$(if $(strip $(SET)),--set "$(SET)") $(if $(filter 1 yes true,$(FRESH)),--fresh)
+		$(if $(strip $(SET)),--set "$(SET)") $(if $(filter 1 yes true,$(FRESH)),--fresh) \
+		$(if $(filter 1 yes true,$(COMPILE)),--compile)
 
 leaderboard: $(STAMP) ## Regenerate results/LEADERBOARD.md, .html, .csv, .tex from run records
 	$(PY) -m benchmark leaderboard
@@ -77,6 +82,9 @@ $(SLOW_STAMP): $(STAMP)
 
 test-all: $(SLOW_STAMP) ## Fast and slow tiers (DDP, sweeps, real servers)
 	$(PY) -m pytest -q -m "" $(PYTEST_ARGS)
+
+perf: $(STAMP) ## Time train/inference (Lightning vs raw), MFU, loaders, TG loss: results/perf/<device>.json
+	$(PY) -m benchmark perf $(PERF_ARGS)
 
 clean-venv: ## Remove the virtual environment
 	rm -rf $(VENV)

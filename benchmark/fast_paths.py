@@ -36,7 +36,7 @@ class FastPaths:
 def networks_of(model: nn.Module) -> dict[str, nn.Module]:
     """Every trained network of a model: `networks()` plus the discriminators of a GAN, each once."""
     found: dict[str, nn.Module] = dict(model.networks()) if hasattr(model, "networks") else {}
-    for index, net in enumerate(getattr(model, "discriminators", lambda: [])()):
+    for index, net in enumerate(getattr(model, "discriminators", list)()):
         if all(net is not known for known in found.values()):
             found[f"discriminator_{index}"] = net
     return found

@@ -125,8 +125,9 @@ def train_measurement(case: Case, precision: str, options: PerfOptions, peak: fl
     model = case.build()
     batches = case.batches(model)
     log_every = _log_every(case)
-    common = dict(device=device, precision=precision, warmup=options.warmup, steps=options.steps,
-                  windows=options.windows, compile=options.compile, channels_last=options.channels_last)
+    common: dict[str, Any] = {"device": device, "precision": precision, "warmup": options.warmup,
+                              "steps": options.steps, "windows": options.windows, "compile": options.compile,
+                              "channels_last": options.channels_last}
     lightning, raw = [], []
     for _ in range(options.repeats):  # a fresh fit each time: its start-up cost is not a step cost
         fit_times, raw_times = paired_step_times(model, batches, log_every=log_every, **common)
@@ -149,6 +150,7 @@ def train_measurement(case: Case, precision: str, options: PerfOptions, peak: fl
             "mfu_train": round(lightning_rate * train_flops / peak, 4),
             "mfu_inference": round(case.batch / median(infer) * infer_flops / peak, 4),
             "peak_tflops": round(peak / 1e12, 3), "compile": options.compile,
+            "tf32": device.type == "cuda" and torch.get_float32_matmul_precision() != "highest",
             "channels_last": options.channels_last, "steps_per_window": options.steps,
             "windows": len(ratios),
             "parameters": sum(p.numel() for p in model.parameters())}
@@ -174,10 +176,18 @@ def tg_measurements(options: PerfOptions) -> list[dict[str, Any]]:
 
 def run_all(options: PerfOptions) -> list[dict[str, Any]]:
     """Every measurement the options ask for; printed as they come and merged into the device's JSON."""
-    device = torch.device(options.device)
-    name = device_name(device)
+    threads = torch.get_num_threads()
     if options.threads:  # on a shared CPU, fewer intra-op threads than cores keeps timings meaningful
         torch.set_num_threads(options.threads)
+    try:
+        return _measure_all(options)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _measure_all(options: PerfOptions) -> list[dict[str, Any]]:
+    device = torch.device(options.device)
+    name = device_name(device)
     out: list[dict[str, Any]] = []
     peaks = {p: matmul_peak_flops(device, p) for p in options.precisions}
     for precision, peak in peaks.items():

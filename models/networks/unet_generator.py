@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from benchmark.errors import UsageError
+from models.padding import padded_apply
 from models.networks.layers import conv_bias, norm_layer
 
 
@@ -76,8 +77,5 @@ class UNetGenerator(nn.Module):
                                out_channels=out_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        size = 2 ** self.depth
-        if x.shape[-1] % size or x.shape[-2] % size:
-            raise UsageError(f"U-Net of depth {self.depth} needs image sides divisible by {size}, "
-                             f"got {tuple(x.shape[-2:])}: set data.crop_size or model.depth")
-        return torch.sigmoid(self.model(x))
+        # Whole test images of any size: padded to the total stride, prediction cropped back.
+        return torch.sigmoid(padded_apply(self.model, x, 2**self.depth))

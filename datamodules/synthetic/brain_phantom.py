@@ -7,7 +7,8 @@ contrast at each field.
 
 Geometry (millimetres, head-centred, x = left-right, y = posterior-anterior, z = inferior-superior). Every
 layer is a radial depth below a star-shaped surface, so a voxel's fraction of a layer is a clipped linear ramp
-of its signed depth over one voxel (an analytic partial-volume estimate):
+of its signed depth over one voxel (an analytic partial-volume estimate); the folded cortical ribbon, finer
+than a voxel, averages 2 x 2 x 2 sub-samples per voxel instead:
 - head: an ellipsoid with semi-axes about 74 x 94 x 84 mm (adult head breadth/length ~150/190 mm), randomly
   scaled per subject and with a low-order random shape perturbation;
 - scalp/fat 4-7 mm, skull 5-8 mm (dark in MR), subarachnoid CSF 1.5-3 mm;
@@ -84,17 +85,28 @@ class Phantom:
 
 
 # --- smooth random fields -----------------------------------------------------------------------------------
-def _plane_waves(points: np.ndarray, rng: np.random.Generator, count: int, wavenumber: float) -> np.ndarray:
-    """Sum of ``count`` random plane waves at ``points`` (N, 3), unit variance; wavenumber in rad per unit."""
-    directions = rng.normal(size=(count, 3))
-    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
-    vectors = (directions * wavenumber * rng.uniform(0.8, 1.25, size=(count, 1))).astype(np.float32)
-    phases = rng.uniform(0, 2 * np.pi, size=count).astype(np.float32)
-    points = np.ascontiguousarray(points, dtype=np.float32)
-    out = np.zeros(len(points), dtype=np.float32)
-    for vector, phase in zip(vectors, phases, strict=True):  # float32 throughout: a SIMD-vectorised cos
-        out += np.cos(points @ vector + phase)
-    return out * np.float32(np.sqrt(2.0 / count))
+@dataclass(frozen=True)
+class _Waves:
+    """A sum of random plane waves with unit variance, drawn once and evaluated at any points (N, 3)."""
+
+    vectors: np.ndarray
+    phases: np.ndarray
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator, count: int, wavenumber: float) -> _Waves:
+        """``count`` waves of random direction and phase; wavenumber in rad per unit of the points."""
+        directions = rng.normal(size=(count, 3))
+        directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+        vectors = directions * wavenumber * rng.uniform(0.8, 1.25, size=(count, 1))
+        phases = rng.uniform(0, 2 * np.pi, size=count)
+        return cls(vectors.astype(np.float32), phases.astype(np.float32))
+
+    def __call__(self, points: np.ndarray) -> np.ndarray:
+        points = np.ascontiguousarray(points, dtype=np.float32)
+        out = np.zeros(len(points), dtype=np.float32)
+        for vector, phase in zip(self.vectors, self.phases, strict=True):  # float32: a SIMD-vectorised cos
+            out += np.cos(points @ vector + phase)
+        return out * np.float32(np.sqrt(2.0 / len(self.phases)))
 
 
 # --- signed depths (mm, positive inside) --------------------------------------------------------------------
@@ -124,10 +136,10 @@ _DEEP_GM = (((11, 17, 8), (5, 8, 8)),     # caudate head
             ((9, -10, 4), (8, 13, 9)))    # thalamus
 
 
-def _coordinates(anatomy: Anatomy, size: int, n_slices: int, voxel: float) -> np.ndarray:
-    """Head-frame coordinates (Z*H*W, 3) of the voxel centres; rows run anterior to posterior."""
-    axis = (np.arange(size, dtype=np.float32) - (size - 1) / 2) * voxel
-    z = anatomy.slab_centre + (np.arange(n_slices, dtype=np.float32) - (n_slices - 1) / 2) * voxel
+def _coordinates(anatomy: Anatomy, size: int, n_slices: int, step: float, z_step: float) -> np.ndarray:
+    """Head-frame coordinates (Z*H*W, 3) of the sample points; rows run anterior to posterior."""
+    axis = (np.arange(size, dtype=np.float32) - (size - 1) / 2) * step
+    z = anatomy.slab_centre + (np.arange(n_slices, dtype=np.float32) - (n_slices - 1) / 2) * z_step
     zz, yy, xx = np.meshgrid(z, -axis, axis, indexing="ij")
     x, y = xx - anatomy.shift[0], yy - anatomy.shift[1]
     c, s = np.cos(anatomy.yaw), np.sin(anatomy.yaw)
@@ -139,34 +151,65 @@ def _ramp(depth: np.ndarray, voxel: float) -> np.ndarray:
     return np.clip(0.5 + depth / voxel, 0.0, 1.0)
 
 
-def _cortex(p: np.ndarray, radius: np.ndarray, inner_depth: np.ndarray, anatomy: Anatomy,
-            rng: np.random.Generator, voxel: float) -> tuple[np.ndarray, np.ndarray]:
-    """Parenchyma (GM + WM) and white-matter indicators of intracranial voxels ``p`` (N, 3).
+def _fissure_distance(p: np.ndarray, anatomy: Anatomy) -> np.ndarray:
+    """Distance (mm) to the interhemispheric fissure, open except where the corpus callosum and deep nuclei
+    join the hemispheres (there: infinite)."""
+    s = anatomy.scale
+    joined = ((p[:, 1] + 4 * s) / (34 * s)) ** 2 + ((p[:, 2] - 8 * s) / (20 * s)) ** 2 < 1.0
+    return np.where(joined, np.inf, np.abs(p[:, 0]) - 1.0).astype(np.float32)
 
-    ``inner_depth`` is the depth below the inner table of the skull; the brain surface lies a (random, smooth)
-    subarachnoid CSF layer deeper.
+
+@dataclass(frozen=True)
+class _CortexFields:
+    """The random fields of the cortex: subarachnoid CSF thickness, the warp and the folding pattern."""
+
+    csf: _Waves
+    warp: tuple[_Waves, _Waves, _Waves]
+    folds: _Waves
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator, anatomy: Anatomy) -> _CortexFields:
+        csf = _Waves.draw(rng, 8, 3.0)
+        warp = tuple(_Waves.draw(rng, 6, 2 * np.pi / 40.0) for _ in range(3))
+        folds = _Waves.draw(rng, 32, 2 * np.pi * 65.0 / anatomy.gyral_wavelength)
+        return cls(csf, warp, folds)
+
+
+def _cortex(p: np.ndarray, voxel_index: np.ndarray, centres: np.ndarray, surface: np.ndarray,
+            anatomy: Anatomy, fields: _CortexFields, step: float) -> tuple[np.ndarray, np.ndarray]:
+    """Parenchyma (GM + WM) and white-matter indicators at sub-sample points ``p`` (N, 3).
+
+    The smooth fields (head surface radius ``surface``, subarachnoid CSF thickness, warp) are evaluated once
+    per voxel (``centres`` (V, 3); ``voxel_index`` maps each point to its voxel); only the folding pattern,
+    which changes within a voxel, is evaluated per point. ``step`` is the sub-sample spacing (mm).
     """
     x, y, z = p[:, 0], p[:, 1], p[:, 2]
-    u = p / radius[:, None]
-    csf_layer = np.maximum(anatomy.csf + 0.8 * _plane_waves(u, rng, 8, 3.0), 0.5)
-    brain_depth = inner_depth - csf_layer
-
-    # Interhemispheric fissure: open except where the corpus callosum and deep nuclei join the hemispheres.
-    s = anatomy.scale
-    joined = ((y + 4 * s) / (34 * s)) ** 2 + ((z - 8 * s) / (20 * s)) ** 2 < 1.0
-    outer_depth = np.minimum(brain_depth, np.where(joined, np.inf, np.abs(x) - 1.0))
+    radius = np.linalg.norm(p, axis=1) + 1e-6
+    centre_radius = np.linalg.norm(centres, axis=1, keepdims=True) + 1e-6
+    csf_layer = np.maximum(anatomy.csf + 0.8 * fields.csf(centres / centre_radius), 0.5)
+    inner_depth = surface[voxel_index] - radius - anatomy.scalp - anatomy.skull
+    outer_depth = np.minimum(inner_depth - csf_layer[voxel_index], _fissure_distance(p, anatomy))
 
     # Cortical folding: sulci along the zero lines of a random field on the sphere of directions. Near the
     # midline the left-right component is damped so medial sulci run across the medial surface, and a smooth
     # random warp of the directions bends the sulci with depth instead of keeping them straight rays.
     damp = np.clip(np.abs(x) / 15.0, 0.0, 1.0)
-    warp = np.stack([_plane_waves(p, rng, 6, 2 * np.pi / 40.0) for _ in range(3)], axis=1)
+    warp = np.stack([field(centres) for field in fields.warp], axis=1)[voxel_index]
     folding_dirs = np.stack([x * damp, y, z], axis=1) / radius[:, None] + 0.08 * warp
     folding_dirs /= np.linalg.norm(folding_dirs, axis=1, keepdims=True) + 1e-6
-    folds = _plane_waves(folding_dirs, rng, 32, 2 * np.pi * 65.0 / anatomy.gyral_wavelength)
+    folds = fields.folds(folding_dirs)
     cleft = anatomy.sulcal_depth * np.exp(-(folds / 0.25) ** 2)  # thin CSF cleft along the sulcus
     dip = anatomy.sulcal_depth * np.exp(-(folds / 1.0) ** 2)  # GM/WM boundary dips around it: GM banks
-    return _ramp(outer_depth - cleft, voxel), _ramp(outer_depth - anatomy.cortex - dip, voxel)
+    return _ramp(outer_depth - cleft, step), _ramp(outer_depth - anatomy.cortex - dip, step)
+
+
+def _subsample_offsets(anatomy: Anatomy, voxel: float, n: int) -> np.ndarray:
+    """Head-frame offsets (n**3, 3) of an n x n x n grid of sub-samples around a voxel centre."""
+    steps = (np.arange(n, dtype=np.float32) - (n - 1) / 2) * voxel / n
+    zs, rows, cols = (a.ravel() for a in np.meshgrid(steps, steps, steps, indexing="ij"))
+    x, y = cols, -rows  # image rows run anterior to posterior
+    c, s = np.cos(anatomy.yaw), np.sin(anatomy.yaw)
+    return np.stack([c * x + s * y, -s * x + c * y, zs], axis=1).astype(np.float32)
 
 
 def _central(p: np.ndarray, anatomy: Anatomy, voxel: float) -> tuple[np.ndarray, np.ndarray]:
@@ -185,36 +228,49 @@ def _central(p: np.ndarray, anatomy: Anatomy, voxel: float) -> tuple[np.ndarray,
     return _ramp(np.maximum(lateral, third), voxel), _ramp(deep, voxel)
 
 
-def brain_phantom(rng: np.random.Generator, size: int = 96, n_slices: int = 26,
-                  fov_mm: float = FOV_MM) -> Phantom:
+def brain_phantom(rng: np.random.Generator, size: int = 96, n_slices: int = 26, fov_mm: float = FOV_MM,
+                  supersample: int = 2) -> Phantom:
     """Generate one subject: ``n_slices`` contiguous axial slices of ``size`` x ``size`` isotropic voxels.
 
     The slab is centred a few mm above the head centre (at the level of the ventricles' bodies), with slices
-    as thick as the in-plane voxel (``fov_mm / size``). Costly fields are evaluated only where they matter
-    (inside the skull; near the centre for the ventricles and deep nuclei); the draws from ``rng`` do not
-    depend on those subsets, so a subject is the same whatever the grid.
+    as thick as the in-plane voxel (``fov_mm / size``). Smooth surfaces get their partial volume from the
+    one-voxel ramp; the folded cortex, whose sulci are thinner than a coarse voxel, averages ``supersample``
+    ** 3 sub-samples per voxel (point samples would alias the sulci into jagged, unlearnable detail).
+    Costly fields are evaluated only where they matter (the cortical ribbon for the folding; near the centre
+    for the ventricles and deep nuclei); the draws from ``rng`` do not depend on those subsets or on the
+    grid, so a subject is the same anatomy at every size.
     """
     anatomy = sample_anatomy(rng)
     voxel = fov_mm / size
-    p = _coordinates(anatomy, size, n_slices, voxel)
+    head_waves = _Waves.draw(rng, 8, 2.5)
+    p = _coordinates(anatomy, size, n_slices, voxel, voxel)
     radius = np.linalg.norm(p, axis=1) + 1e-6
     u = p / radius[:, None]
-
-    # Head and its layers: radial depth below the (perturbed) ellipsoid surface.
-    head_radius = 1.0 / np.linalg.norm(u / np.asarray(anatomy.head_axes, np.float32), axis=1)
-    head_radius += 2.5 * _plane_waves(u, rng, 8, 2.5)
-    depth = head_radius - radius
+    axes = np.asarray(anatomy.head_axes, np.float32)
+    surface = 1.0 / np.linalg.norm(u / axes, axis=1) + 2.5 * head_waves(u)  # head radius along each ray
+    depth = surface - radius  # radial depth below the (perturbed) ellipsoid surface of the head
     in_head, below_scalp = _ramp(depth, voxel), _ramp(depth - anatomy.scalp, voxel)
     intracranial = _ramp(depth - anatomy.scalp - anatomy.skull, voxel)
 
+    # Cortex where it can be (within the deepest sulcus of the brain surface or of the fissure), from
+    # sub-samples; deeper voxels are white matter (the subarachnoid CSF layer is at least 0.5 mm thick).
+    fields = _CortexFields.draw(rng, anatomy)
     inside = np.flatnonzero(intracranial > 0)
-    q = p[inside]
+    q, inner_depth = p[inside], depth[inside] - anatomy.scalp - anatomy.skull
+    reach = anatomy.cortex + anatomy.sulcal_depth + 2 * voxel
+    ribbon = inside[np.minimum(inner_depth - 0.5, _fissure_distance(q, anatomy)) < reach]
     parenchyma, white = np.zeros_like(depth), np.zeros_like(depth)
-    inner_depth = depth[inside] - anatomy.scalp - anatomy.skull
-    parenchyma[inside], white[inside] = _cortex(q, radius[inside], inner_depth, anatomy, rng, voxel)
+    parenchyma[inside], white[inside] = 1.0, 1.0
+    offsets = _subsample_offsets(anatomy, voxel, supersample)
+    sub = (p[ribbon][:, None, :] + offsets[None]).reshape(-1, 3)
+    owner = np.repeat(np.arange(len(ribbon)), len(offsets))
+    sub_parenchyma, sub_white = _cortex(sub, owner, p[ribbon], surface[ribbon], anatomy, fields,
+                                        voxel / supersample)
+    parenchyma[ribbon] = sub_parenchyma.reshape(len(ribbon), -1).mean(axis=1)
+    white[ribbon] = sub_white.reshape(len(ribbon), -1).mean(axis=1)
     parenchyma *= intracranial
     texture = np.ones_like(depth)
-    texture[inside] += 0.03 * _plane_waves(q / 40.0, rng, 12, 2 * np.pi)  # +-3 % smooth PD variation
+    texture[inside] += 0.03 * _Waves.draw(rng, 12, 2 * np.pi)(q / 40.0)  # +-3 % smooth PD variation
 
     s = anatomy.scale
     near = ((np.abs(q[:, 0]) < 40 * s) & (np.abs(q[:, 1] + 6 * s) < 52 * s)

@@ -6,7 +6,7 @@ Measurements (`bench` field), all medians of repeated timed windows after warm-u
   ratio (`lightning_over_raw`, the median of per-round ratios; rounds interleave the two loops), inference
   images/s, FLOPs per image (training step and prediction) and MFU against the measured matmul peak;
 - `bf16_speedup`: per model, bf16-mixed over 32-true training images/s (when both precisions ran);
-- `peak`: the matmul peak per precision;
+- `peak`: the matmul peak per precision (the best rate seen in the session; MFU uses the best seen so far);
 - `data`: each datamodule's training-loader samples/s and megapixels/s, with `headroom` = megapixels/s
   delivered over the fastest training consumption measured here (below 1: the loader starves training);
 - `tg_loss`: the fast TG loss against the naive one, forward + backward (`benchmark.perf.tg_loss`).
@@ -36,7 +36,7 @@ from benchmark import records
 from benchmark.errors import UsageError
 from benchmark.perf.cases import DEFAULT_BATCH, DEFAULT_SIZE, PAPER_SHAPES, Case, timeable_models, to_device
 from benchmark.perf.data_rate import loader_rate
-from benchmark.perf.flop_count import inference_flops_per_image, matmul_peak_flops, train_flops_per_image
+from benchmark.perf.flop_count import PeakTracker, inference_flops_per_image, train_flops_per_image
 from benchmark.perf.timing import PRECISIONS, inference_times, median, paired_step_times
 
 CPU_SIZE, CPU_BATCH = 64, 4
@@ -189,16 +189,13 @@ def _measure_all(options: PerfOptions) -> list[dict[str, Any]]:
     device = torch.device(options.device)
     name = device_name(device)
     out: list[dict[str, Any]] = []
-    peaks = {p: matmul_peak_flops(device, p) for p in options.precisions}
-    for precision, peak in peaks.items():
-        emit({"bench": "peak", "precision": precision, "tflops": round(peak / 1e12, 3), "device": options.device},
-             out)
+    peaks = PeakTracker(device)
     for model in options.models:
         size, batch = options.shape(model)
         by_precision = {}
         for precision in options.precisions:
             by_precision[precision] = train_measurement(Case(model, size, batch, options.preset), precision,
-                                                        options, peaks[precision])
+                                                        options, peaks.update(precision))
             emit(by_precision[precision], out)
         if {"bf16-mixed", "32-true"} <= set(by_precision):
             speedup = (by_precision["bf16-mixed"]["lightning_images_per_s"]
@@ -213,6 +210,9 @@ def _measure_all(options: PerfOptions) -> list[dict[str, Any]]:
         emit(rate, out)
     for measurement in tg_measurements(options):
         emit(measurement, out)
+    for precision in options.precisions:
+        emit({"bench": "peak", "precision": precision, "tflops": round(peaks.update(precision) / 1e12, 3),
+              "device": options.device}, out)
     save(out, name, options)
     return out
 

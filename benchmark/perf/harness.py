@@ -3,8 +3,9 @@
 Measurements (`bench` field), all medians of repeated timed windows after warm-up:
 - `train`: per model and precision, training images/s in Lightning (`lightning_images_per_s`) and in a plain
   PyTorch loop with the same networks, losses, optimizer steps and batches (`raw_images_per_s`), their
-  ratio (`lightning_over_raw`, the median of per-round ratios; rounds interleave the two loops), inference
-  images/s, FLOPs per image (training step and prediction) and MFU against the measured matmul peak;
+  ratio (`lightning_over_raw`: the median over pairs of adjacent windows, the two loops alternating inside
+  each fit, `benchmark.perf.timing`), inference images/s, FLOPs per image (training step and prediction)
+  and MFU against the measured matmul peak;
 - `bf16_speedup`: per model, bf16-mixed over 32-true training images/s (when both precisions ran);
 - `peak`: the matmul peak per precision (the best rate seen in the session; MFU uses the best seen so far);
 - `data`: each datamodule's training-loader samples/s and megapixels/s, with `headroom` = megapixels/s
@@ -34,6 +35,7 @@ import torch
 
 from benchmark import records
 from benchmark.errors import UsageError
+from benchmark.fast_paths import networks_of
 from benchmark.perf.cases import DEFAULT_BATCH, DEFAULT_SIZE, PAPER_SHAPES, Case, timeable_models, to_device
 from benchmark.perf.data_rate import loader_rate
 from benchmark.perf.flop_count import PeakTracker, inference_flops_per_image, train_flops_per_image
@@ -120,7 +122,7 @@ def emit(measurement: dict[str, Any], sink: list[dict[str, Any]]) -> None:
 
 
 def train_measurement(case: Case, precision: str, options: PerfOptions, peak: float) -> dict[str, Any]:
-    """Interleaved rounds of the Lightning loop and the raw loop, then inference, FLOPs and MFU."""
+    """Fits with Lightning and raw windows interleaved, then inference, FLOPs and MFU."""
     device = torch.device(options.device)
     model = case.build()
     batches = case.batches(model)
@@ -153,7 +155,7 @@ def train_measurement(case: Case, precision: str, options: PerfOptions, peak: fl
             "tf32": device.type == "cuda" and torch.get_float32_matmul_precision() != "highest",
             "channels_last": options.channels_last, "steps_per_window": options.steps,
             "windows": len(ratios),
-            "parameters": sum(p.numel() for p in model.parameters())}
+            "parameters": sum(p.numel() for net in networks_of(model).values() for p in net.parameters())}
 
 
 def _log_every(case: Case) -> int:

@@ -29,7 +29,7 @@ Options (besides the base's; defaults sized for a laptop run):
     mode ("auto" | "hr" | "pairs"), normalize ("percentile" | "minmax" | "dtype"), val_fraction (0.2),
     test_fraction (0.2), train_source ("auto" | "real" | "synthetic"), noise_photons (None)
     size (128, a multiple of 4), train_images (256), val_images (16), test_images (32),
-    data_seed (None = seed): synthetic data (and the noise of ``noise_photons``)
+    data_seed (0; null = the run seed): synthetic data (and the noise of ``noise_photons``)
 """
 from __future__ import annotations
 
@@ -101,7 +101,7 @@ class FluorescenceDataModule(PairedDataModule):
                  normalize: str = "percentile", val_fraction: float = 0.2, test_fraction: float = 0.2,
                  train_source: str = "auto", noise_photons: float | None = None, size: int = 128,
                  train_images: int = 256, val_images: int = 16, test_images: int = 32,
-                 data_seed: int | None = None) -> None:
+                 data_seed: int | None = 0) -> None:
         super().__init__(root=root, batch_size=batch_size, eval_batch_size=eval_batch_size,
                          crop_size=crop_size, num_workers=num_workers, seed=seed)
         self.data_seed = int(seed if data_seed is None else data_seed)

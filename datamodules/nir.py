@@ -27,7 +27,7 @@ tumour-to-normal-tissue ratio.
 Options (besides the base's; defaults sized for a laptop run):
     band_a ("nir_iia" | "nir_i"), tissue ("skin" | "soft_tissue" | "brain": scattering coefficients),
     photons (400: photons at the signal's robust peak), size (128), train_images (256), val_images (16),
-    test_images (32), data_seed (None = seed): synthetic data
+    test_images (32), data_seed (0; null = the run seed): synthetic data
     train_source ("auto" | "real" | "synthetic")
 """
 from __future__ import annotations
@@ -84,7 +84,7 @@ class NIRDataModule(PairedDataModule):
                  crop_size: int | None = 64, num_workers: int = 0, seed: int = 0, *,
                  band_a: str = "nir_iia", tissue: str = "skin", photons: float = 400.0,
                  train_source: str = "auto", size: int = 128, train_images: int = 256,
-                 val_images: int = 16, test_images: int = 32, data_seed: int | None = None) -> None:
+                 val_images: int = 16, test_images: int = 32, data_seed: int | None = 0) -> None:
         super().__init__(root=root, batch_size=batch_size, eval_batch_size=eval_batch_size,
                          crop_size=crop_size, num_workers=num_workers, seed=seed)
         self.data_seed = int(seed if data_seed is None else data_seed)

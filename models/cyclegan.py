@@ -63,6 +63,10 @@ class CycleGANModel(GANModel):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return padded_apply(self.generator, x, 4)  # two stride-2 down-samplings
 
+    def backward_translate(self, x: torch.Tensor) -> torch.Tensor:
+        """B -> A."""
+        return padded_apply(self.generator_ba, x, 4)
+
     def networks(self) -> dict[str, torch.nn.Module]:
         return {"generator": self.generator, "generator_ba": self.generator_ba,
                 "discriminator_a": self.discriminator_a, "discriminator_b": self.discriminator_b}
@@ -86,9 +90,9 @@ class CycleGANModel(GANModel):
 
     def generate(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         real_a, real_b = batch["source"], self._domain_b(batch)
-        fake_b, fake_a = self.generator(real_a), self.generator_ba(real_b)
+        fake_b, fake_a = self(real_a), self.backward_translate(real_b)
         return {"real_b": real_b, "fake_b": fake_b, "fake_a": fake_a,
-                "rec_a": self.generator_ba(fake_b), "rec_b": self.generator(fake_a)}
+                "rec_a": self.backward_translate(fake_b), "rec_b": self(fake_a)}
 
     def discriminator_loss(self, batch: dict[str, Any],
                            fakes: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -109,8 +113,8 @@ class CycleGANModel(GANModel):
                  "cycle_b": hp.lambda_cycle * F.l1_loss(fakes["rec_b"].float(), real_b)}
         if hp.lambda_identity:
             weight = hp.lambda_identity * hp.lambda_cycle
-            terms["idt_b"] = weight * F.l1_loss(self.generator(fakes["real_b"]).float(), real_b)
-            terms["idt_a"] = weight * F.l1_loss(self.generator_ba(batch["source"]).float(), real_a)
+            terms["idt_b"] = weight * F.l1_loss(self(fakes["real_b"]).float(), real_b)
+            terms["idt_a"] = weight * F.l1_loss(self.backward_translate(batch["source"]).float(), real_a)
         return terms
 
     def record_notes(self) -> dict[str, Any]:

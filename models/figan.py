@@ -161,9 +161,12 @@ class FIGANNoTGModel(FIGANModel):
 
 
 class FIGANTG1Model(FIGANModel):
-    """`figan-tg1`: the TG term with k_max = 1: neighbour differences only (a plain gradient loss)."""
+    """`figan-tg1`: the TG term with k_max = 1: neighbour differences only (a plain gradient loss).
 
-    def __init__(self, *args: Any, k_max: int | str = 1, **kwargs: Any) -> None:
+    The default is the string "1" so every variant's k_max is typed alike by the configuration (see above).
+    """
+
+    def __init__(self, *args: Any, k_max: int | str = "1", **kwargs: Any) -> None:
         super().__init__(*args, k_max=k_max, **kwargs)
 
 

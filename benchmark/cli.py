@@ -10,7 +10,7 @@ import os
 import sys
 from typing import Any, NoReturn
 
-from benchmark.errors import BenchError, UsageError
+from benchmark.errors import BenchError, UsageError, exit_code_of
 
 EPILOG = "Examples: python -m benchmark run --model lohiresgan --data mri | python -m benchmark list models --json"
 
@@ -218,19 +218,10 @@ COMMANDS = {"run": cmd_run, "list": cmd_list, "leaderboard": cmd_leaderboard, "e
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
+    def command() -> int:
         args = build_parser().parse_args(argv)
         if args.command == "data":
             return cmd_data_check(args)
         return COMMANDS[args.command](args)
-    except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
-    except SystemExit as exc:  # Lightning's SIGTERMException (a pre-empted job): a SystemExit whose code is 0
-        if type(exc).__name__ != "SIGTERMException":
-            raise
-        print("error: terminated (SIGTERM); rerun the same command to resume", file=sys.stderr)
-        return 143
+
+    return exit_code_of(command)

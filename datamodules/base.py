@@ -139,6 +139,9 @@ class PairedDataModule(L.LightningDataModule):
     scale: ClassVar[int] = 1  # source_lr down-sampling factor (super-resolution tasks)
     masked_metrics: ClassVar[bool] = True  # full-reference metrics only inside `mask` (False: mask is a signal region)
     extra_metrics: ClassVar[tuple[str, ...]] = ()
+    # Real roots that may lack a split get synthetic stand-ins: such datamodules add those splits' names to
+    # `synthetic_splits`, and `summary` says per split whether its images are real or synthetic.
+    mixes_sources: ClassVar[bool] = False
 
     def __init__(self, root: str | None = None, batch_size: int = 8, eval_batch_size: int | None = None,
                  crop_size: int | None = None, num_workers: int = 0, seed: int = 0) -> None:
@@ -149,6 +152,7 @@ class PairedDataModule(L.LightningDataModule):
         if crop_size is not None and int(crop_size) % self.scale:
             raise UsageError(f"data.crop_size={crop_size} must be a multiple of the scale factor {self.scale}")
         self.splits: dict[str, Split] = {}
+        self.synthetic_splits: set[str] = set()
 
     # -- to implement ---------------------------------------------------------------------------------
     def build_splits(self) -> dict[str, Split]:
@@ -182,6 +186,8 @@ class PairedDataModule(L.LightningDataModule):
             shapes = sorted({tuple(t.shape) for t in split.target})
             out[name] = {"images": len(split), "shapes": [list(s) for s in shapes[:5]],
                          "masks": split.mask is not None}
+            if self.mixes_sources:
+                out[name]["source"] = "synthetic" if name in self.synthetic_splits else "real"
         return out
 
     def _loader(self, stage: str, train: bool) -> DataLoader:

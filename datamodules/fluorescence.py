@@ -41,6 +41,7 @@ import numpy as np
 import torch
 
 from benchmark.errors import DataError, UsageError
+from datamodules import options
 from datamodules.base import PairedDataModule, Split
 from datamodules.forward.bicubic import crop_to_multiple, degrade, downsample, upsample
 from datamodules.readers import SCALES, list_images, match, read_tensor
@@ -49,32 +50,6 @@ from datamodules.synthetic.fluorescence_scenes import render
 
 MODES = ("auto", "hr", "pairs")
 TRAIN_SOURCES = ("auto", "real", "synthetic")
-
-
-def _choice(option: str, value: str, valid: tuple[str, ...]) -> str:
-    if value not in valid:
-        raise UsageError(f"data.{option}={value!r}: expected one of {', '.join(valid)}")
-    return value
-
-
-def _count(option: str, value: object, minimum: int = 1) -> int:
-    try:
-        number = int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        number = minimum - 1
-    if number < minimum:
-        raise UsageError(f"data.{option}={value!r}: expected an integer >= {minimum}")
-    return number
-
-
-def _fraction(option: str, value: object) -> float:
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        number = -1.0
-    if not 0.0 <= number < 1.0:
-        raise UsageError(f"data.{option}={value!r}: expected a fraction in [0, 1)")
-    return number
 
 
 def add_shot_noise(image: torch.Tensor, photons: float | None, rng: np.random.Generator) -> torch.Tensor:
@@ -95,6 +70,7 @@ class FluorescenceDataModule(PairedDataModule):
     scale = 4
     masked_metrics = True
     extra_metrics: tuple[str, ...] = ()
+    mixes_sources = True
 
     def __init__(self, root: str | None = None, batch_size: int = 8, eval_batch_size: int | None = None,
                  crop_size: int | None = 64, num_workers: int = 0, seed: int = 0, *, mode: str = "auto",
@@ -105,12 +81,11 @@ class FluorescenceDataModule(PairedDataModule):
         super().__init__(root=root, batch_size=batch_size, eval_batch_size=eval_batch_size,
                          crop_size=crop_size, num_workers=num_workers, seed=seed)
         self.data_seed = int(seed if data_seed is None else data_seed)
-        self.synthetic_splits: set[str] = set()
-        self.mode = _choice("mode", mode, MODES)
-        self.normalize = _choice("normalize", normalize, SCALES)
-        self.val_fraction = _fraction("val_fraction", val_fraction)
-        self.test_fraction = _fraction("test_fraction", test_fraction)
-        self.train_source = _choice("train_source", train_source, TRAIN_SOURCES)
+        self.mode = options.choice("mode", mode, MODES)
+        self.normalize = options.choice("normalize", normalize, SCALES)
+        self.val_fraction = options.fraction("val_fraction", val_fraction)
+        self.test_fraction = options.fraction("test_fraction", test_fraction)
+        self.train_source = options.choice("train_source", train_source, TRAIN_SOURCES)
         if noise_photons is not None:
             try:
                 noise_photons = float(noise_photons)
@@ -120,13 +95,13 @@ class FluorescenceDataModule(PairedDataModule):
                 raise UsageError(f"data.noise_photons={noise_photons!r}: expected a positive number "
                                  "or null (off)")
         self.noise_photons = noise_photons
-        self.size = _count("size", size, 16)
+        self.size = options.integer("size", size, 16)
         if self.size % self.scale:
             raise UsageError(f"data.size={size} must be a multiple of the scale factor {self.scale}")
         if crop_size is not None and int(crop_size) > self.size and root is None:
             raise UsageError(f"data.crop_size={crop_size} exceeds the synthetic image size data.size={size}")
-        self.counts = {"train": _count("train_images", train_images), "val": _count("val_images", val_images),
-                       "test": _count("test_images", test_images)}
+        self.counts = {"train": options.integer("train_images", train_images), "val": options.integer("val_images", val_images),
+                       "test": options.integer("test_images", test_images)}
 
     # -- splits ----------------------------------------------------------------------------------------------
     def build_splits(self) -> dict[str, Split]:
@@ -160,14 +135,6 @@ class FluorescenceDataModule(PairedDataModule):
             n_test, n_val = 1, 1
         return {"test": ordered[:n_test], "val": ordered[n_test:n_test + n_val],
                 "train": ordered[n_test + n_val:]}
-
-    def summary(self) -> dict:
-        """The base summary plus, per split, whether its images are real or synthetic."""
-        out = super().summary()
-        for name in ("train", "val", "test"):
-            if isinstance(out.get(name), dict):
-                out[name]["source"] = "synthetic" if name in self.synthetic_splits else "real"
-        return out
 
     # -- synthetic -------------------------------------------------------------------------------------------
     def _synthetic(self, split: str) -> Split:

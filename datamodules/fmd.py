@@ -41,6 +41,7 @@ import numpy as np
 import torch
 
 from benchmark.errors import DataError, UsageError
+from datamodules import options
 from datamodules.base import PairedDataModule, Split
 from datamodules.forward.poisson_gaussian import (
     GT_CAPTURES,
@@ -83,22 +84,6 @@ def parse_levels(value: object, option: str) -> tuple[int, ...] | None:
     if not levels:
         raise UsageError(f"data.{option} is empty: give at least one of 1, 2, 4, 8, 16")
     return tuple(sorted(set(levels)))
-
-
-def _choice(option: str, value: str, valid: tuple[str, ...]) -> str:
-    if value not in valid:
-        raise UsageError(f"data.{option}={value!r}: expected one of {', '.join(valid)}")
-    return value
-
-
-def _positive(option: str, value: object, minimum: int = 1) -> int:
-    try:
-        number = int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise UsageError(f"data.{option}={value!r}: expected an integer >= {minimum}") from None
-    if number < minimum:
-        raise UsageError(f"data.{option}={value!r}: expected an integer >= {minimum}")
-    return number
 
 
 def _fmd_type(name: str) -> str:
@@ -145,6 +130,7 @@ class FMDDataModule(PairedDataModule):
     paired = True
     scale = 1
     masked_metrics = True
+    mixes_sources = True
     extra_metrics: tuple[str, ...] = ()
 
     def __init__(self, root: str | None = None, batch_size: int = 8, eval_batch_size: int | None = None,
@@ -157,27 +143,26 @@ class FMDDataModule(PairedDataModule):
         super().__init__(root=root, batch_size=batch_size, eval_batch_size=eval_batch_size,
                          crop_size=crop_size, num_workers=num_workers, seed=seed)
         self.data_seed = int(seed if data_seed is None else data_seed)
-        self.synthetic_splits: set[str] = set()
         self.types = _names(types)
         unknown = [t for t in self.types or () if t not in FMD_TYPES and root is None]
         if unknown or self.types == ():
             raise UsageError(f"data.types={types!r}: synthetic types are {', '.join(FMD_TYPES)}")
         self.train_levels = parse_levels(train_levels, "train_levels")
         self.test_levels = parse_levels(test_levels, "test_levels")
-        self.captures_per_fov = _positive("captures_per_fov", captures_per_fov)
-        self.val_fov = _positive("val_fov", val_fov)
-        self.test_fov = _positive("test_fov", test_fov)
+        self.captures_per_fov = options.integer("captures_per_fov", captures_per_fov)
+        self.val_fov = options.integer("val_fov", val_fov)
+        self.test_fov = options.integer("test_fov", test_fov)
         if self.val_fov == self.test_fov:
             raise UsageError(f"data.val_fov={val_fov} must differ from data.test_fov={test_fov}")
-        self.test_set = _choice("test_set", test_set, TEST_SETS)
-        self.train_source = _choice("train_source", train_source, TRAIN_SOURCES)
-        self.gt = _choice("gt", gt, GT_CHOICES)
-        self.size = _positive("size", size, 16)
+        self.test_set = options.choice("test_set", test_set, TEST_SETS)
+        self.train_source = options.choice("train_source", train_source, TRAIN_SOURCES)
+        self.gt = options.choice("gt", gt, GT_CHOICES)
+        self.size = options.integer("size", size, 16)
         if crop_size is not None and int(crop_size) > self.size and root is None:
             raise UsageError(f"data.crop_size={crop_size} exceeds the synthetic image size data.size={size}")
-        self.train_fields = _positive("train_fields", train_fields)
-        self.val_fields = _positive("val_fields", val_fields)
-        self.test_fields = _positive("test_fields", test_fields)
+        self.train_fields = options.integer("train_fields", train_fields)
+        self.val_fields = options.integer("val_fields", val_fields)
+        self.test_fields = options.integer("test_fields", test_fields)
 
     # -- splits ---------------------------------------------------------------------------------------
     def build_splits(self) -> dict[str, Split]:
@@ -195,14 +180,6 @@ class FMDDataModule(PairedDataModule):
             train_val = {name: self._synthetic(name) for name in ("train", "val")}
         splits.update(train_val)
         return splits
-
-    def summary(self) -> dict:
-        """The base summary plus, per split, whether its images are real or synthetic."""
-        out = super().summary()
-        for name in ("train", "val", "test"):
-            if isinstance(out.get(name), dict):
-                out[name]["source"] = "synthetic" if name in self.synthetic_splits else "real"
-        return out
 
     # -- synthetic --------------------------------------------------------------------------------------
     def _synthetic(self, split: str) -> Split:

@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from benchmark.errors import DataError, UsageError
+from datamodules import options
 from datamodules.base import SPLITS, PairedDataModule, Split
 from datamodules.forward.low_field import (
     LowFieldAcquisition,
@@ -98,22 +99,22 @@ class MRIDataModule(PairedDataModule):
                  inplane_factor: float = 1.6, slice_factor: int = 2, data_seed: int | None = 0) -> None:
         super().__init__(root=root, batch_size=batch_size, eval_batch_size=eval_batch_size,
                          crop_size=crop_size, num_workers=num_workers, seed=seed)
-        self.contrast = _choice("contrast", contrast, CONTRASTS)
-        self.mode = _choice("mode", mode, MODES)
+        self.contrast = options.choice("contrast", contrast, CONTRASTS)
+        self.mode = options.choice("mode", mode, MODES)
         if root is None and self.mode != "auto":
             raise UsageError(f"data.mode={mode!r} reads real data: give a data root (DATA_ROOT / "
                              "--data-root); the synthetic default needs no mode")
         self.size = _size(size)
         self.subjects = _subjects(subjects)
-        if slices_per_subject is not None and (not _is_int(slices_per_subject) or slices_per_subject < 1):
+        if slices_per_subject is not None and (not options.is_int(slices_per_subject) or slices_per_subject < 1):
             raise UsageError(f"data.slices_per_subject={slices_per_subject!r}: expected a positive integer "
                              "or null (all non-empty slices)")
         self.slices_per_subject = slices_per_subject
         self.acquisition = LowFieldAcquisition(
-            inplane_factor=_number("inplane_factor", inplane_factor, 1.0, 8.0),
-            slice_factor=int(_number("slice_factor", slice_factor, 1, 16, integer=True)),
-            snr=_number("snr", snr, 0.5, 1e6), bias=_number("bias", bias, 0.0, 1.0))
-        self.snr_highfield = _number("snr_highfield", snr_highfield, 0.0, 1e6) if snr_highfield else 0.0
+            inplane_factor=options.number_in("inplane_factor", inplane_factor, 1.0, 8.0),
+            slice_factor=int(options.number_in("slice_factor", slice_factor, 1, 16, integer_only=True)),
+            snr=options.number_in("snr", snr, 0.5, 1e6), bias=options.number_in("bias", bias, 0.0, 1.0))
+        self.snr_highfield = options.number_in("snr_highfield", snr_highfield, 0.0, 1e6) if snr_highfield else 0.0
         self.data_seed = int(seed if data_seed is None else data_seed)
         if self.size is None and root is None:
             raise UsageError("data.size=null keeps the native grid of real data; the synthetic default needs "
@@ -269,22 +270,10 @@ def _empty(files: nifti.SubjectFiles) -> DataError:
                      f"{MIN_BRAIN_FRACTION:.0%} of every slice of {files.highfield})")
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
-def _choice(option: str, value: Any, valid: Sequence[str]) -> str:
-    """The valid spelling of ``value`` (case-insensitive), else a UsageError listing the valid values."""
-    for candidate in valid:
-        if str(value).lower() == candidate.lower():
-            return candidate
-    raise UsageError(f"data.{option}={value!r}: expected one of {', '.join(valid)}")
-
-
 def _size(size: Any) -> int | None:
     if size is None:
         return None
-    if not _is_int(size) or size < 32 or size % GRID_MULTIPLE:
+    if not options.is_int(size) or size < 32 or size % GRID_MULTIPLE:
         raise UsageError(f"data.size={size!r}: expected a multiple of {GRID_MULTIPLE} >= 32 (e.g. 96, 256) "
                          "or null")
     return int(size)
@@ -294,15 +283,7 @@ def _subjects(subjects: Any) -> tuple[int, int, int]:
     if isinstance(subjects, dict):
         subjects = [subjects.get(split) for split in SPLITS]
     values = list(subjects) if isinstance(subjects, (list, tuple)) else []
-    if len(values) != 3 or not all(_is_int(v) and v >= 1 for v in values):
+    if len(values) != 3 or not all(options.is_int(v) and v >= 1 for v in values):
         raise UsageError(f"data.subjects={subjects!r}: expected three positive integers [train, val, test], "
                          "e.g. [12, 2, 4]")
     return tuple(int(v) for v in values)
-
-
-def _number(option: str, value: Any, low: float, high: float, integer: bool = False) -> float:
-    ok = _is_int(value) if integer else (isinstance(value, (int, float)) and not isinstance(value, bool))
-    if not ok or not (low <= value <= high):
-        kind = "an integer" if integer else "a number"
-        raise UsageError(f"data.{option}={value!r}: expected {kind} in [{low:g}, {high:g}]")
-    return float(value)

@@ -38,6 +38,7 @@ import numpy as np
 import torch
 
 from benchmark.errors import DataError, UsageError
+from datamodules import options
 from datamodules.base import PairedDataModule, Split
 from datamodules.forward.nir_scattering import BANDS, TISSUES, acquire, blur_layers
 from datamodules.readers import list_images, match, read_mask, read_tensor
@@ -47,22 +48,6 @@ from datamodules.synthetic.nir_scenes import render
 BAND_A_CHOICES = ("nir_iia", "nir_i")
 TRAIN_SOURCES = ("auto", "real", "synthetic")
 PIXEL_MM = 0.1
-
-
-def _choice(option: str, value: str, valid: tuple[str, ...]) -> str:
-    if value not in valid:
-        raise UsageError(f"data.{option}={value!r}: expected one of {', '.join(valid)}")
-    return value
-
-
-def _count(option: str, value: object, minimum: int = 1) -> int:
-    try:
-        number = int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        number = minimum - 1
-    if number < minimum:
-        raise UsageError(f"data.{option}={value!r}: expected an integer >= {minimum}")
-    return number
 
 
 def _mask_tensor(array: np.ndarray) -> torch.Tensor:
@@ -78,6 +63,7 @@ class NIRDataModule(PairedDataModule):
     paired = True  # the synthetic default; an instance attribute reflects a real root's training split
     scale = 1
     masked_metrics = False
+    mixes_sources = True
     extra_metrics = ("sbr", "tnr")
 
     def __init__(self, root: str | None = None, batch_size: int = 8, eval_batch_size: int | None = None,
@@ -88,9 +74,8 @@ class NIRDataModule(PairedDataModule):
         super().__init__(root=root, batch_size=batch_size, eval_batch_size=eval_batch_size,
                          crop_size=crop_size, num_workers=num_workers, seed=seed)
         self.data_seed = int(seed if data_seed is None else data_seed)
-        self.synthetic_splits: set[str] = set()
-        self.band_a = _choice("band_a", band_a, BAND_A_CHOICES)
-        self.tissue = _choice("tissue", tissue, tuple(TISSUES))
+        self.band_a = options.choice("band_a", band_a, BAND_A_CHOICES)
+        self.tissue = options.choice("tissue", tissue, tuple(TISSUES))
         try:
             self.photons = float(photons)
         except (TypeError, ValueError):
@@ -98,12 +83,12 @@ class NIRDataModule(PairedDataModule):
         if not self.photons > 0:
             raise UsageError(f"data.photons={photons!r}: expected a positive number "
                              "(photons at the signal peak)")
-        self.train_source = _choice("train_source", train_source, TRAIN_SOURCES)
-        self.size = _count("size", size, 16)
+        self.train_source = options.choice("train_source", train_source, TRAIN_SOURCES)
+        self.size = options.integer("size", size, 16)
         if crop_size is not None and int(crop_size) > self.size and root is None:
             raise UsageError(f"data.crop_size={crop_size} exceeds the synthetic image size data.size={size}")
-        self.counts = {"train": _count("train_images", train_images), "val": _count("val_images", val_images),
-                       "test": _count("test_images", test_images)}
+        self.counts = {"train": options.integer("train_images", train_images), "val": options.integer("val_images", val_images),
+                       "test": options.integer("test_images", test_images)}
         self.split_paired: dict[str, bool] = {}
         self.paired = self._scan_paired()
 
@@ -150,13 +135,11 @@ class NIRDataModule(PairedDataModule):
         return splits
 
     def summary(self) -> dict:
-        """The base summary plus, per split, whether its images are real or synthetic (and paired)."""
+        """The base summary plus, per real split, whether its images are paired."""
         out = super().summary()
-        for name in ("train", "val", "test"):
+        for name, paired in self.split_paired.items():
             if isinstance(out.get(name), dict):
-                out[name]["source"] = "synthetic" if name in self.synthetic_splits else "real"
-                if name in self.split_paired:
-                    out[name]["paired"] = self.split_paired[name]
+                out[name]["paired"] = paired
         return out
 
     # -- synthetic -------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import warnings
 from typing import Any
 
 from benchmark.cli import Parser
-from benchmark.errors import BenchError, UsageError
+from benchmark.errors import BenchError, UsageError, exit_code_of
 
 EPILOG = ("Storage: --storage or SWEEPS_STORAGE (default SQLite under $RESULTS_DIR/sweeps/); "
           "sqlite:///f.db, journal:///shared/f.log (or a path ending in .log), postgresql://user:pw@host/db.")
@@ -272,15 +272,12 @@ def main(argv: list[str] | None = None) -> int:
 
     # Heartbeats, retries and metric names are "experimental" in Optuna: a notice per call, not news to users.
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    try:
-        optuna.logging.set_verbosity(optuna.logging.ERROR)  # the sweep prints one line per trial itself
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # the sweep prints one line per trial itself
+
+    def command() -> int:
         if ddp.is_joining_rank():
             return ddp.join_trial()
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
-    except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
+
+    return exit_code_of(command)

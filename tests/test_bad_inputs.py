@@ -208,8 +208,8 @@ def test_results_folder_that_cannot_be_written(tmp_path, monkeypatch, capsys):
 
 # -- in real processes -----------------------------------------------------------------------------------------
 def _process(module: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=300, env={**os.environ, **(env or {})})
+    return subprocess.run([sys.executable, "-m", module, *args], check=False, cwd=REPO, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, **(env or {})})
 
 
 def test_corrupt_nifti_in_a_real_process(tmp_path, populated):

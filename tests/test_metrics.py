@@ -7,7 +7,12 @@ import numpy as np
 import pytest
 import torch
 from skimage.io import imread
-from skimage.metrics import mean_squared_error, normalized_root_mse, peak_signal_noise_ratio, structural_similarity
+from skimage.metrics import (
+    mean_squared_error,
+    normalized_root_mse,
+    peak_signal_noise_ratio,
+    structural_similarity,
+)
 
 from benchmark.evaluation import Evaluator, summarise
 from benchmark.metrics import METRICS, mae, nrmse, psnr, rmse, ssim

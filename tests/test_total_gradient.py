@@ -94,7 +94,7 @@ def test_gradcheck_and_double_backward() -> None:
     """The FFT path has its own backward; it must be right to second order too."""
     prediction, target = _pair((1, 1, 6, 7), torch.float64)
     prediction.requires_grad_(True)
-    fn = lambda p: total_gradient_loss(p, target, "full")  # noqa: E731
+    fn = lambda p: total_gradient_loss(p, target, "full")
     assert torch.autograd.gradcheck(fn, (prediction,))
     assert torch.autograd.gradgradcheck(fn, (prediction,), fast_mode=True)
 

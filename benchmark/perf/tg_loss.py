@@ -13,7 +13,7 @@ import json
 import statistics
 import time
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache
 
 import torch
 
@@ -55,7 +55,7 @@ def _lag_work(size: int, batch: int, k_max: KMax) -> int:
     return batch * size * size * 2 * resolve_k_max(k_max, size)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _naive_s_per_lag_work(device: str) -> float:
     """Seconds per pixel-lag of the naive loop, measured on a 4 x 128 x 128, k_max 16 problem."""
     prediction = torch.rand(4, 1, 128, 128, device=device, requires_grad=True)

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import copy
 import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -146,7 +146,7 @@ def _random_network(name: str) -> nn.Module:
     return net
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _cached_network(name: str, weights: str) -> tuple[nn.Module, str]:
     if weights == "random":
         net, source = _random_network(name), "random"

@@ -12,8 +12,8 @@ import torch
 from torch import nn
 
 from benchmark.errors import UsageError
-from models.padding import padded_apply
 from models.networks.layers import conv_bias, norm_layer
+from models.padding import padded_apply
 
 
 def depth_for_size(image_size: int, max_depth: int = 8) -> int:

@@ -7,7 +7,6 @@ and SIGTERM as `status: interrupted`. A run killed or interrupted resumes when t
 """
 from __future__ import annotations
 
-import resource
 import sys
 import time
 import traceback
@@ -27,6 +26,7 @@ from benchmark.evaluation import evaluator_for, summarise
 from benchmark.fast_paths import default_num_workers
 from benchmark.figures import save_sample_figure
 from benchmark.flops import gflops_per_image
+from benchmark.memory import PeakMemory
 from benchmark.report.samples import FILE as SAMPLES_FILE
 from benchmark.report.samples import save_samples
 from benchmark.resume import (
@@ -199,12 +199,6 @@ def inference_rate(model: TranslationModel, datamodule: PairedDataModule, second
     return {"inference_images_per_s": count / (time.perf_counter() - start), "inference_batch": len(batch["id"])}
 
 
-def peak_memory_mb() -> dict[str, float]:
-    if torch.cuda.is_available():
-        return {"peak_gpu_memory_mb": torch.cuda.max_memory_allocated() / 2**20}
-    return {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
-
-
 def _shared_run_id(config: dict[str, Any], resume: bool = False) -> str:
     """One id for all processes of a distributed run: rank 0 draws it (an unfinished folder's when resuming,
     `benchmark.resume`), launched ranks inherit it by env."""
@@ -232,8 +226,7 @@ def execute(config: dict[str, Any], callbacks: list[L.Callback] | None = None,
     """
     run = config["run"]
     wall_start = time.perf_counter()
-    if torch.cuda.is_available():  # peak memory per run, not per process (a matrix shares one process)
-        torch.cuda.reset_peak_memory_stats()
+    memory = PeakMemory()  # this run's peak, not the process's (a matrix shares one process)
     L.seed_everything(run["seed"], workers=True, verbose=False)
     datamodule, model = build(config)  # bad data raises here, before anything is written
     staged = isinstance(model, StagedModel) and model.trainable
@@ -275,7 +268,7 @@ def execute(config: dict[str, Any], callbacks: list[L.Callback] | None = None,
                       efficiency={"parameters": parameter_counts(model), "train_seconds": train_seconds,
                                   "epochs": trainer.current_epoch if model.trainable else 0,
                                   "global_steps": trainer.global_step,
-                                  **inference_rate(model, datamodule), **peak_memory_mb(),
+                                  **inference_rate(model, datamodule), **memory.stop(),
                                   "gflops_per_256": gflops_per_image(model, datamodule.channels, datamodule.scale),
                                   "wall_seconds": time.perf_counter() - wall_start,
                                   "device": records.environment()["device"]},
@@ -300,6 +293,7 @@ def execute(config: dict[str, Any], callbacks: list[L.Callback] | None = None,
             held.release()
             raise
     finally:
+        memory.stop()
         finish_loggers(trainer)
     if trainer.global_rank == 0 and writer:
         merge_log_history(out)

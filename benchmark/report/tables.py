@@ -102,7 +102,9 @@ def _efficiency(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "train_seconds": mean_std([e.get("train_seconds", float("nan")) for e in eff])[0],
         "inference_images_per_s": mean_std([e.get("inference_images_per_s", float("nan")) for e in eff])[0],
         "peak_memory_mb": max(peak_gpu) if peak_gpu else max((e.get("peak_rss_mb", 0.0) for e in eff), default=0.0),
-        "memory_kind": "GPU" if peak_gpu else "RSS",
+        # Records without a per-run scope hold their process's peak (a matrix shares one process): an upper bound.
+        "memory_kind": "GPU" if peak_gpu else (
+            "RSS" if all(e.get("memory_scope") == "run" for e in eff) else "RSS, process peak"),
         "device": ", ".join(sorted({str(e.get("device", "?")) for e in eff})),
     }
 

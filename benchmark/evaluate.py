@@ -2,7 +2,8 @@
 
 The model is rebuilt from the checkpoint's own hyper-parameters (loaded with `weights_only=True`) and the
 model name in its run folder's config.yaml (or `--model`); the datamodule is built from `--data`,
-`--data-root` and `--set data.*` overrides, and only its test split is used. Scoring is the same shared
+`--data-root` and `--set data.*` overrides, and only its test split is used: for a real folder that is
+every image in it (``data.train_source=synthetic`` where the datamodule has it; override with --set). Scoring is the same shared
 Evaluator every benchmark run uses. Results land in `$RESULTS_DIR/evaluations/<data>/<model>/<id>/`.
 """
 from __future__ import annotations
@@ -16,7 +17,7 @@ import lightning as L
 import yaml
 
 from benchmark import records
-from benchmark.config import build_config
+from benchmark.config import build_config, parameters
 from benchmark.errors import BenchError, UsageError
 from benchmark.evaluation import Evaluator, summarise
 from benchmark.runner import resolve
@@ -33,6 +34,10 @@ def model_name_for(checkpoint: Path, model: str | None) -> str:
         raise UsageError(f"--checkpoint {checkpoint}: no config.yaml in its run folder; pass --model")
     with open(config_path, encoding="utf-8") as handle:
         return yaml.safe_load(handle)["run"]["model"]
+
+
+def _set_by_user(key: str, overrides: list[str] | None) -> bool:
+    return any(item.split("=", 1)[0].strip() == key for item in overrides or [])
 
 
 def load_model(checkpoint: Path, name: str) -> L.LightningModule:
@@ -52,6 +57,10 @@ def evaluate(checkpoint: str, data: str, data_root: str | None = None, model: st
     name = model_name_for(path, model)
     data_cls = resolve(data, DATASETS, "--data")
     config = build_config(name, data, "quick", MODELS[name], data_cls, overrides)
+    if data_root and "train_source" in parameters(data_cls) and not _set_by_user("data.train_source", overrides):
+        # A real folder given here is a test folder: every image in it is scored (the datamodule's own
+        # train/val/test split of a real folder would score a fifth of it).
+        config["data"]["train_source"] = "synthetic"
     datamodule = data_cls(root=data_root, seed=0, **config["data"])
     datamodule.setup()
     net = load_model(path, name)

@@ -32,3 +32,17 @@ def test_evaluate_bad_checkpoint_is_one_line(tmp_path, capsys, results_dir):
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: --checkpoint") and "\n" not in err
     assert main(["evaluate", "--checkpoint", str(bogus), "--data", "fmd"]) == 2  # no config.yaml, no --model
+
+
+def test_evaluate_scores_every_image_of_a_real_folder(shared_data, results_dir, capsys):
+    """A folder given to `evaluate` is a test folder: all of it is scored, not the fifth a run would test."""
+    assert main(["run", "--model", "unet", "--data", "fluorescence", "--preset", "smoke",
+                 "--no-leaderboard"]) == 0
+    (checkpoint,) = results_dir.glob("runs/fluorescence/unet/smoke/*/checkpoints/best.ckpt")
+    folder = shared_data / "fluorescence" / "hr"
+    images = [p for p in folder.iterdir() if p.suffix.lower() in {".png", ".tif", ".tiff"}]
+    assert len(images) >= 3  # enough for the datamodule's own train/val/test split to hold images back
+    assert main(["evaluate", "--checkpoint", str(checkpoint), "--data", "fluorescence",
+                 "--data-root", str(folder)]) == 0
+    (metrics,) = results_dir.glob("evaluations/fluorescence/unet/*/metrics.json")
+    assert json.loads(metrics.read_text())["images"] == len(images)

@@ -3,8 +3,12 @@ image translation using paired low- and high-resolution images", Sci. Rep. 2023)
 
 The paper describes a conditional GAN with a ResNet generator and a PatchGAN discriminator but publishes no
 training code, so these choices follow pix2pix/CycleGAN conventions and are configurable:
-- generator: 7x7 conv, two stride-2 down-samplings, 9 residual blocks, two up-samplings, 7x7 conv; instance
-  norm (CycleGAN's ResNet generator);
+- generator: 7x7 conv, two stride-2 down-samplings, 9 residual blocks, two up-samplings, 7x7 conv (CycleGAN's
+  ResNet generator) with batch norm, pix2pix's default for a paired cGAN (``g_norm``; "instance" is
+  CycleGAN's). Why not instance norm: it normalises away each image's intensity level, which the generator
+  then cannot restore without an input skip. Measured on the quick preset (2-core CPU): instance norm ends
+  below the input on FMD (25.1 dB against 31.3) and x4 fluorescence (27.3 against 29.5); batch norm passes
+  both (33.2 and 30.1) and is equal on MRI (21.05 against 20.96 dB);
 - discriminator: 70x70 PatchGAN on the channel concatenation of source and output (conditional), batch norm;
 - loss: vanilla adversarial (BCE on logits) + 100 x L1; discriminator loss halved (pix2pix);
 - Adam 2e-4, betas (0.5, 0.999); constant learning rate for the first half of training, linear decay to zero
@@ -49,7 +53,7 @@ class ConditionalGANModel(GANModel):
 
 class LoHiResGANModel(ConditionalGANModel):
     def __init__(self, in_channels: int = 1, out_channels: int = 1, image_size: int = 256, ngf: int = 64,
-                 num_blocks: int = 9, ndf: int = 64, g_norm: str = "instance", d_norm: str = "batch",
+                 num_blocks: int = 9, ndf: int = 64, g_norm: str = "batch", d_norm: str = "batch",
                  gan_mode: str = "vanilla", lambda_l1: float = 100.0, lr: float = 2e-4, beta1: float = 0.5,
                  beta2: float = 0.999, decay_fraction: float = 0.5) -> None:
         super().__init__(in_channels, out_channels, image_size)

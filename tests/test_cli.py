@@ -21,7 +21,9 @@ def test_list_models_json_gives_paper_parameter_counts(capsys):
     assert main(["list", "models", "--json"]) == 0
     models = json.loads(capsys.readouterr().out)
     assert models["unet"]["parameters"]["generator"] == 54_407_809
-    assert models["lohiresgan"]["parameters"] == {"generator": 11_365_633, "discriminator": 2_764_609}
+    # LoHiResGAN's ResNet-9 with batch norm: CycleGAN's 11,365,633 (instance norm, conv biases) minus the
+    # 5,248 biases of the normalised convolutions (64+128+256+9*2*256+128+64 channels) plus 2 x 5,248 affine.
+    assert models["lohiresgan"]["parameters"] == {"generator": 11_365_633 + 5_248, "discriminator": 2_764_609}
     assert models["identity"]["trainable"] is False
 
 

@@ -264,3 +264,17 @@ def test_sweeps_section_links_best_trials_to_benchmark_runs(tmp_path: Path) -> N
     section = text.split("## Sweeps")[1].split("## Protocol")[0]
     assert "| unet-fmd | unet | fmd | quick | 2 | val_psnr 31.5 |" in section
     assert "(runs/fmd/unet/quick/20260101-000000-seed0-ccc)" in section
+
+
+def test_provenance_counts_only_the_runs_the_tables_show():
+    from benchmark.report.provenance import provenance
+
+    def record(run_id: str, seed: int, train: float, **extra) -> dict:
+        return {"status": "complete", "dataset": "fmd", "model": "unet", "preset": "quick", "seed": seed,
+                "run_id": run_id, "efficiency": {"train_seconds": train, "wall_seconds": train + 1}, **extra}
+
+    runs = [record("20260101-000000-seed0-a", 0, 100.0),  # replaced by the rerun below
+            record("20260102-000000-seed0-b", 0, 10.0), record("20260101-000000-seed1-c", 1, 20.0),
+            record("20260103-000000-seed0-d", 0, 5.0, sweep={"study": "s"})]  # a sweep trial: never counted
+    shown = provenance(runs)
+    assert shown.runs == 2 and shown.train_seconds == 30.0 and shown.wall_seconds == 32.0

@@ -70,7 +70,13 @@ def _stamp(seconds: float) -> str:
 
 
 def provenance(records: list[dict[str, Any]]) -> Provenance:
-    complete = [r for r in records if r.get("status") == "complete" and not r.get("sweep")]
+    # Only the runs the tables show: the newest complete run per (dataset, model, preset, seed), as
+    # `tables.latest_per_seed` picks them; a rerun replaces its predecessor's time instead of adding to it.
+    newest: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for r in sorted(records, key=lambda r: str(r.get("run_id", ""))):
+        if r.get("status") == "complete" and not r.get("sweep"):
+            newest[(r.get("dataset"), r.get("model"), r.get("preset"), int(r.get("seed", 0)))] = r
+    complete = list(newest.values())
     train = wall = 0.0
     starts, ends = [], []
     for r in complete:

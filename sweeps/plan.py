@@ -37,13 +37,15 @@ def training_crop(config: dict[str, Any], data_cls: type) -> int | None:
 
 def preset_fixed(preset: str, model: str, data: str, fixed: dict[str, dict[str, Any]],
                  space: SearchSpace) -> dict[str, Any]:
-    """Model settings the preset fixes for this model (its `models:` and `pairs:` entries) that the space
-    would sample: they stay fixed. Why: a preset encodes what its setting can do, e.g. smoke and quick turn
-    the perceptual terms off (no ImageNet weights offline); sampling them would only make failing trials."""
+    """Loss terms the preset turns off for this model (its `models:` and `pairs:` entries set to 0) that the
+    space could switch on (`zero_allowed`): they stay off. Why: a preset encodes what its setting can do, e.g.
+    smoke and quick turn the perceptual terms off (no ImageNet weights offline); sampling them would only make
+    failing trials. Any other preset value (a learning rate, a depth) is a default the study searches."""
     layers = preset_layers(preset, model, data)
     own = {**(layers[2].get("model") or {}), **(layers[3].get("model") or {})}
-    sampled = {p.target[1] for p in space.params if p.target[0] == "model"}
-    return {k: v for k, v in own.items() if k in sampled and k not in fixed.get("model", {})}
+    switchable = {p.target[1] for p in space.params if p.target[0] == "model" and p.zero_allowed}
+    return {k: v for k, v in own.items()
+            if k in switchable and v == 0 and k not in fixed.get("model", {})}
 
 
 def plan(args: argparse.Namespace) -> SweepSettings:

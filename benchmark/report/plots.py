@@ -8,11 +8,13 @@ quality versus compute. A figure without the data it needs raises `Skipped` with
 from __future__ import annotations
 
 import csv
+import io
 import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image  # matplotlib's own image dependency
 
 from benchmark.metrics import METRICS
 from benchmark.report.samples import Samples, load_samples
@@ -49,8 +51,15 @@ def short(text: str, width: int = 24) -> str:
 def _save(fig: Any, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, dpi=DPI, format="png", bbox_inches="tight")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, dpi=DPI, format="png", bbox_inches="tight")
     _pyplot().close(fig)
+    # A 256-colour palette PNG: half the bytes of matplotlib's RGBA (the HTML page embeds every figure, and
+    # the committed reference page must stay small); grey images and flat-coloured plots barely change.
+    buffer.seek(0)
+    with Image.open(buffer) as image:
+        palette = image.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        palette.save(tmp, format="PNG", optimize=True)
     tmp.replace(path)
 
 

@@ -35,8 +35,8 @@ class PeakMemory:
         self._thread: threading.Thread | None = None
         if torch.cuda.is_available():
             torch.cuda.reset_peak_memory_stats()
-        elif _rss_bytes() is not None:
-            self.peak = _rss_bytes() or 0
+        elif (current := _rss_bytes()) is not None:
+            self.peak = current
             self._thread = threading.Thread(target=self._sample, name="peak-rss", daemon=True)
             self._thread.start()
 

@@ -29,7 +29,8 @@ def split_names(value: str, registry: dict[str, Any], option: str) -> list[str]:
         raise UsageError(f"{option} is empty; valid: all, {', '.join(registry)}")
     for name in names:
         if name not in registry:
-            raise UsageError(f"{option} {name!r} is not one of all, {', '.join(registry)}")
+            raise UsageError(f"{option} {name!r} is not one of all, {', '.join(registry)} "
+                             "(or a dotted path pkg.module:Class)")
     return names
 
 

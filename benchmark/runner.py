@@ -61,7 +61,10 @@ class RunRequest:
     compile: bool = False  # torch.compile each network (`benchmark.fast_paths`)
 
 
-def resolve(name: str, registry: dict[str, Any], option: str) -> Any:
+def resolve(name: str, registry: Any, option: str) -> Any:
+    """A class by registered name or dotted path (`benchmark.registry`); one line naming `option` otherwise."""
+    if hasattr(registry, "resolve"):
+        return registry.resolve(name)
     if name not in registry:
         raise UsageError(f"{option} {name!r} is not one of {', '.join(registry)}")
     return registry[name]

@@ -47,6 +47,7 @@ from datamodules.forward.bicubic import crop_to_multiple, degrade, downsample, u
 from datamodules.readers import SCALES, list_images, match, read_tensor
 from datamodules.synthetic import image_rng
 from datamodules.synthetic.fluorescence_scenes import render
+from datamodules import register_dataset
 
 MODES = ("auto", "hr", "pairs")
 TRAIN_SOURCES = ("auto", "real", "synthetic")
@@ -60,6 +61,7 @@ def add_shot_noise(image: torch.Tensor, photons: float | None, rng: np.random.Ge
     return torch.from_numpy(np.clip(counts / photons, 0.0, 1.0).astype(np.float32))
 
 
+@register_dataset("fluorescence")
 class FluorescenceDataModule(PairedDataModule):
     """x4 super-resolution of fluorescence images: U(D(X)) -> X."""
 

@@ -53,6 +53,7 @@ from datamodules.forward.poisson_gaussian import (
 from datamodules.readers import list_images, read_tensor
 from datamodules.synthetic import image_rng
 from datamodules.synthetic.fmd_specimens import FMD_TYPES, render
+from datamodules import register_dataset
 
 LEVEL_DIRS = {1: "raw", 2: "avg2", 4: "avg4", 8: "avg8", 16: "avg16"}
 TEST_SETS = ("auto", "fov", "test_mix")
@@ -121,6 +122,7 @@ def _check_pair(noisy: torch.Tensor, gt: torch.Tensor, noisy_path: Path, gt_path
                         f"{gt_path} {tuple(gt.shape[-2:])}")
 
 
+@register_dataset("fmd")
 class FMDDataModule(PairedDataModule):
     """FMD denoising: a capture (or an average of n) -> the 50-capture average (real) or clean image."""
 

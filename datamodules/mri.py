@@ -49,6 +49,7 @@ from datamodules.forward.mri_signal import CONTRASTS, weighted_image
 from datamodules.readers import nifti
 from datamodules.synthetic import image_rng
 from datamodules.synthetic.brain_phantom import Phantom, brain_phantom
+from datamodules import register_dataset
 
 MODES = ("auto", "paired", "simulate")
 SYNTHETIC_SLICES = 24
@@ -68,6 +69,7 @@ class Volume:
     indices: list[int]
 
 
+@register_dataset("mri")
 class MRIDataModule(PairedDataModule):
     """64 mT -> 3 T brain MRI, T1w or T2w; synthetic by default, paired/simulated NIfTI folders otherwise.
 

@@ -44,6 +44,7 @@ from datamodules.forward.nir_scattering import BANDS, TISSUES, acquire, blur_lay
 from datamodules.readers import list_images, match, read_mask, read_tensor
 from datamodules.synthetic import image_rng
 from datamodules.synthetic.nir_scenes import render
+from datamodules import register_dataset
 
 BAND_A_CHOICES = ("nir_iia", "nir_i")
 TRAIN_SOURCES = ("auto", "real", "synthetic")
@@ -54,6 +55,7 @@ def _mask_tensor(array: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(array)[None].astype(bool))
 
 
+@register_dataset("nir")
 class NIRDataModule(PairedDataModule):
     """NIR-IIa (or NIR-I) -> NIR-IIb translation, paired (synthetic, co-registered real) or unpaired."""
 

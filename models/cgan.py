@@ -30,8 +30,10 @@ from models.networks.layers import init_normal
 from models.networks.patchgan import PatchDiscriminator
 from models.networks.unet_generator import UNetGenerator, depth_for_size
 from models.padding import padded_apply
+from models import register_model
 
 
+@register_model("cgan")
 class Pix2PixModel(ConditionalGANModel):
     def __init__(self, in_channels: int = 1, out_channels: int = 1, image_size: int = 256, ngf: int = 64,
                  depth: int | None = None, ndf: int = 64, d_layers: int = 3, g_norm: str = "batch",

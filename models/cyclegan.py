@@ -35,10 +35,12 @@ from models.networks.layers import init_normal
 from models.networks.patchgan import PatchDiscriminator
 from models.networks.resnet_generator import ResnetGenerator
 from models.padding import padded_apply
+from models import register_model
 
 UNPAIRED_MODES = ("previous", "none")
 
 
+@register_model("cyclegan")
 class CycleGANModel(GANModel):
     def __init__(self, in_channels: int = 1, out_channels: int = 1, image_size: int = 256, ngf: int = 64,
                  num_blocks: int = 9, ndf: int = 64, d_layers: int = 3, norm: str = "instance",

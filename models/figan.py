@@ -42,6 +42,7 @@ from models.losses.total_gradient import KMax, resolve_k_max, total_gradient_los
 from models.networks.figan_generator import FIGANGenerator
 from models.networks.lsgan_discriminator import LSGANDiscriminator
 from models.padding import padded_apply
+from models import register_model
 
 LOSS_WEIGHTS = ("alpha", "beta", "gamma", "eta", "epsilon", "theta")
 
@@ -57,6 +58,7 @@ def parse_k_max(value: KMax) -> KMax:
     return value
 
 
+@register_model("figan-tg")
 class FIGANModel(GANModel):
     """`figan-tg`: FI-GAN with the TG loss at k_max "half" (the paper's full model)."""
 
@@ -153,6 +155,7 @@ class FIGANModel(GANModel):
         return notes
 
 
+@register_model("figan-notg")
 class FIGANNoTGModel(FIGANModel):
     """`figan-notg`: FI-GAN without the TG term (theta = 0), the paper's ablation baseline."""
 
@@ -160,6 +163,7 @@ class FIGANNoTGModel(FIGANModel):
         super().__init__(*args, theta=theta, **kwargs)
 
 
+@register_model("figan-tg1")
 class FIGANTG1Model(FIGANModel):
     """`figan-tg1`: the TG term with k_max = 1: neighbour differences only (a plain gradient loss).
 
@@ -170,6 +174,7 @@ class FIGANTG1Model(FIGANModel):
         super().__init__(*args, k_max=k_max, **kwargs)
 
 
+@register_model("figan-tgn")
 class FIGANTGNModel(FIGANModel):
     """`figan-tgn`: the TG term over every lag (k_max = "full", N - 1 along an axis of N pixels)."""
 

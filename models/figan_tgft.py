@@ -23,10 +23,12 @@ from typing import Any
 
 from models.figan import LOSS_WEIGHTS, FIGANModel
 from models.stages import StagedModel, TrainingStage
+from models import register_model
 
 STAGE_KEYS = (*LOSS_WEIGHTS, "lr")
 
 
+@register_model("figan-tgft")
 class FIGANTGFTModel(StagedModel, FIGANModel):
     def __init__(self, *args: Any, pretrain_data: str = "fluorescence", pretrain_root: str | None = None,
                  pretrain_epochs: int | None = None, pretrain_crop_size: int | None = 64,

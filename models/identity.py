@@ -5,8 +5,10 @@ import torch
 from torch import nn
 
 from models.base import TranslationModel
+from models import register_model
 
 
+@register_model("identity")
 class IdentityModel(TranslationModel):
     trainable = False
 

@@ -26,6 +26,7 @@ from models.losses.gan import adversarial_loss
 from models.networks.layers import init_normal
 from models.networks.patchgan import PatchDiscriminator
 from models.networks.resnet_generator import ResnetGenerator
+from models import register_model
 
 
 class ConditionalGANModel(GANModel):
@@ -51,6 +52,7 @@ class ConditionalGANModel(GANModel):
         return {"generator": self.generator, "discriminator": self.discriminator}
 
 
+@register_model("lohiresgan")
 class LoHiResGANModel(ConditionalGANModel):
     def __init__(self, in_channels: int = 1, out_channels: int = 1, image_size: int = 256, ngf: int = 64,
                  num_blocks: int = 9, ndf: int = 64, g_norm: str = "batch", d_norm: str = "batch",

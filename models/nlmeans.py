@@ -21,6 +21,7 @@ import numpy as np
 from skimage.restoration import denoise_nl_means
 
 from models.classical import ClassicalModel
+from models import register_model
 
 
 def estimate_noise_sigma(image: np.ndarray) -> float:
@@ -31,6 +32,7 @@ def estimate_noise_sigma(image: np.ndarray) -> float:
     return float(np.median(np.abs(diagonal)) / 0.6745) if diagonal.size else 0.0
 
 
+@register_model("nlmeans")
 class NLMeansModel(ClassicalModel):
     def __init__(self, in_channels: int = 1, out_channels: int = 1, image_size: int = 256,
                  patch_size: int = 5, patch_distance: int = 6, h_factor: float = 0.6,

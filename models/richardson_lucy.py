@@ -25,6 +25,7 @@ import numpy as np
 from skimage.restoration import richardson_lucy
 
 from models.classical import ClassicalModel
+from models import register_model
 
 # The Gaussian with the MTF half-maximum of the phase-averaged bicubic blur: sigma per unit of scale.
 BICUBIC_SIGMA_PER_SCALE = 0.455
@@ -39,6 +40,7 @@ def gaussian_psf(sigma: float, truncate: float = 3.0) -> np.ndarray:
     return psf / psf.sum()
 
 
+@register_model("richardson-lucy")
 class RichardsonLucyModel(ClassicalModel):
     def __init__(self, in_channels: int = 1, out_channels: int = 1, image_size: int = 256, scale: int = 4,
                  psf_sigma: float | None = None, num_iter: int = 5) -> None:

@@ -43,10 +43,12 @@ from models.losses.gan import adversarial_loss
 from models.losses.perceptual import PerceptualLoss
 from models.networks.srgan_discriminator import SRGANDiscriminator
 from models.networks.srresnet import SRResNet
+from models import register_model
 
 CONTENT_LOSSES = ("vgg19", "mse")
 
 
+@register_model("srgan")
 class SRGANModel(GANModel):
     def __init__(self, in_channels: int = 1, out_channels: int = 1, image_size: int = 256, scale: int = 4,
                  channels: int = 64, num_blocks: int = 16, ndf: int = 64, d_dense: int = 1024,

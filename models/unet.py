@@ -15,8 +15,10 @@ from benchmark.errors import UsageError
 from models.base import TranslationModel
 from models.networks.layers import init_normal
 from models.networks.unet_generator import UNetGenerator, depth_for_size
+from models import register_model
 
 
+@register_model("unet")
 class UNetModel(TranslationModel):
     def __init__(self, in_channels: int = 1, out_channels: int = 1, image_size: int = 256, ngf: int = 64,
                  depth: int | None = None, norm: str = "batch", dropout: float = 0.0, lr: float = 2e-4,

@@ -1,48 +1,81 @@
 """Configuration: defaults in code, presets as YAML, a config file, then `--set section.key=value`.
 
-The effective configuration is a dict with four sections:
+The configured sections are
     model   : keyword arguments of the model class (constructor defaults are the published settings)
     data    : keyword arguments of the datamodule class
-    trainer : the few Trainer settings presets may change (TRAINER_KEYS)
-    run     : what was asked on the command line (model, data, preset, seed, ...), filled by the runner
+    trainer : the few Trainer settings presets may change (`TrainerSettings`)
+and `build_config` returns them *complete*: every constructor argument with its effective value, the code
+defaults included, so a saved configuration repeats a run even after the defaults change.
 
 A preset file has top-level `model`, `data`, `trainer` sections, plus `datasets: {<name>: {...}}`,
 `models: {<name>: {...}}` and `pairs: {<model>@<data>: {...}}` holding the same sections; they are merged in
 that order, so the most specific wins. Every key is checked against the class signature, and every value
-against the default's type, before anything runs.
+against the constructor's type annotation (jsonargparse, the parser LightningCLI builds on), in this one
+place, before anything runs.
 """
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
+import json
 import re
+import typing
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
+from jsonargparse import ArgumentError, ArgumentParser
 
 from benchmark.errors import UsageError
+from benchmark.option_types import (
+    ClosedUnitInterval,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveInt,
+    describe,
+    plain,
+)
 
 PRESET_DIR = Path(__file__).parent / "presets"
 PRESETS = ("smoke", "quick", "paper")
 SECTIONS = ("model", "data", "trainer")
-TRAINER_KEYS: dict[str, type | tuple[type, ...]] = {
-    "max_epochs": int,
-    "limit_train_batches": (int, float),
-    "limit_val_batches": (int, float),
-    "check_val_every_n_epoch": int,
-    "precision": (str, int, type(None)),
-    "gradient_clip_val": (float, int, type(None)),
-    "log_every_n_steps": int,
-    "checkpoint_every_n_batches": int,
-    "max_nonfinite_steps": int,
-}
-# Trainer-section settings the runner applies itself (not Lightning Trainer arguments), each >= 0:
-# last.ckpt every n training batches (0: at epoch ends only), and the non-finite losses a run survives.
+# Lightning's precision settings (lightning.pytorch.Trainer, `precision`); null: bf16-mixed on a GPU that
+# supports it, else 32-true (`benchmark.trainer.default_precision`), resolved when a run starts.
+Precision = Literal["64-true", "32-true", "16-mixed", "bf16-mixed", "16-true", "bf16-true"]
+# Checkpoint cadence when a configuration does not say (`benchmark.checkpoints.LastCheckpoint`).
+DEFAULT_EVERY_N_BATCHES = 500
+
+
+@dataclass
+class TrainerSettings:
+    """The Trainer settings a preset or a user may change; typed like every constructor.
+
+    `checkpoint_every_n_batches` (last.ckpt every n training batches, 0: at epoch ends only) and
+    `max_nonfinite_steps` (non-finite losses a run survives) are applied by the runner, not Lightning.
+    """
+
+    max_epochs: PositiveInt = 10
+    limit_train_batches: PositiveInt | ClosedUnitInterval = 1.0
+    limit_val_batches: PositiveInt | ClosedUnitInterval = 1.0
+    check_val_every_n_epoch: PositiveInt = 1
+    precision: Precision | None = None
+    gradient_clip_val: NonNegativeFloat | None = None
+    log_every_n_steps: PositiveInt = 50
+    checkpoint_every_n_batches: NonNegativeInt = DEFAULT_EVERY_N_BATCHES
+    max_nonfinite_steps: NonNegativeInt = 10
+
+
+TRAINER_KEYS = tuple(TrainerSettings.__dataclass_fields__)
 RUNNER_KEYS = ("checkpoint_every_n_batches", "max_nonfinite_steps")
 SCIENTIFIC = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
 # Constructor arguments the runner supplies from the datamodule / command line, never from configs.
 RESERVED = {"model": {"in_channels", "out_channels", "image_size", "scale"}, "data": {"root", "seed"}}
+# Top-level sections a config file may hold: the configured ones, plus what a run's saved config.yaml adds
+# (`run`: what was run; `execution`: how, not part of the run's identity; `derived`: what the runner set from
+# the dataset, for the record).
+FILE_SECTIONS = ("run", *SECTIONS, "execution", "derived")
 
 
 def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
@@ -56,16 +89,28 @@ def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load_yaml(path: Path, what: str) -> dict[str, Any]:
+def load_yaml(path: Path, what: str, sections: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """A YAML mapping; with `sections`, every top-level key must be one of them (a misspelled `modle:` is
+    an error naming it, not silently dropped) and each section a mapping."""
     try:
         with open(path, encoding="utf-8") as handle:
             loaded = yaml.safe_load(handle) or {}
     except FileNotFoundError:
         raise UsageError(f"{what} {path} does not exist") from None
+    except IsADirectoryError:
+        raise UsageError(f"{what} {path} is a folder, expected a YAML file") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{what} {path} is not UTF-8 text (a YAML file was expected)") from None
     except yaml.YAMLError as exc:
         raise UsageError(f"{what} {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(loaded, dict):
         raise UsageError(f"{what} {path} must hold a mapping of sections, got {type(loaded).__name__}")
+    if sections is not None:
+        for key, value in loaded.items():
+            if key not in sections:
+                raise UsageError(f"{what} {path}: unknown section {key!r} (valid: {', '.join(sections)})")
+            if not isinstance(value, dict):
+                raise UsageError(f"{what} {path}: section {key!r} must be a mapping, got {type(value).__name__}")
     return scientific_numbers(loaded)
 
 
@@ -107,6 +152,8 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
             raise UsageError(f"--set {item!r}: expected section.key=value with section one of {', '.join(SECTIONS)}")
         if section not in SECTIONS:
             raise UsageError(f"--set {item!r}: unknown section {section!r}; valid: {', '.join(SECTIONS)}")
+        if not raw.strip():
+            raise UsageError(f"--set {item!r}: empty value (write {key.strip()}=null for none)")
         out.setdefault(section, {})[name] = parse_scalar(raw)
     return out
 
@@ -130,68 +177,85 @@ def parse_scalar(raw: str) -> Any:
         return raw
 
 
-def _type_ok(value: Any, expected: type | tuple[type, ...]) -> bool:
-    if value is None:
-        return True
-    expected = expected if isinstance(expected, tuple) else (expected,)
-    if bool in expected:
-        return isinstance(value, bool)
-    if isinstance(value, bool):
-        return False
-    if float in expected and isinstance(value, int):
-        return True
-    return isinstance(value, expected)
+# -- typed validation: every value against its constructor annotation, in one place ---------------------
+@functools.cache
+def _parser(model_cls: type, data_cls: type) -> ArgumentParser:
+    parser = ArgumentParser(exit_on_error=False)
+    parser.add_class_arguments(model_cls, "model", skip=RESERVED["model"], fail_untyped=False)
+    parser.add_class_arguments(data_cls, "data", skip=RESERVED["data"], fail_untyped=False)
+    parser.add_class_arguments(TrainerSettings, "trainer", fail_untyped=False)
+    return parser
 
 
-def _expected_type(param: inspect.Parameter) -> tuple[type, ...] | None:
-    """The type a value must have: from the default (None default: anything goes)."""
-    default = param.default
-    if default is inspect.Parameter.empty or default is None:
-        return None
-    if isinstance(default, bool):
-        return (bool,)
-    if isinstance(default, (int, float)):
-        return (int, float) if isinstance(default, float) else (int,)
-    if isinstance(default, str):
-        return (str,)
-    if isinstance(default, (tuple, list)):
-        return (list, tuple)
-    return None
+def annotations(cls: type) -> dict[str, Any]:
+    """Resolved type annotations of a class's constructor parameters, following **kwargs up the MRO."""
+    hints: dict[str, Any] = {}
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        try:
+            resolved = typing.get_type_hints(init)
+        except Exception:  # noqa: BLE001 - an unresolvable hint is described by its text instead
+            resolved = dict(getattr(init, "__annotations__", {}))
+        for name, hint in resolved.items():
+            hints.setdefault(name, hint)
+    return hints
 
 
-def validate(config: dict[str, Any], model_cls: type, data_cls: type, model: str, data: str) -> None:
-    """Every key known, every value of the right type; one line naming the culprit otherwise."""
-    for section, cls, name in (("model", model_cls, model), ("data", data_cls, data)):
-        params = {k: v for k, v in parameters(cls).items() if k not in RESERVED[section]}
-        for key, value in config.get(section, {}).items():
-            if key not in params:
-                valid = ", ".join(sorted(params)) or "none"
-                raise UsageError(f"{section}.{key}: unknown option for {section} {name!r} (valid: {valid})")
-            expected = _expected_type(params[key])
-            if expected and not _type_ok(value, expected):
-                names = " or ".join(t.__name__ for t in expected)
-                raise UsageError(f"{section}.{key}={value!r}: expected {names}")
-    for key, value in config.get("trainer", {}).items():
-        if key not in TRAINER_KEYS:
-            raise UsageError(f"trainer.{key}: unknown option (valid: {', '.join(TRAINER_KEYS)})")
-        expected = TRAINER_KEYS[key]
-        if not _type_ok(value, expected):
-            types = expected if isinstance(expected, tuple) else (expected,)
-            names = " or ".join(t.__name__ for t in types)
-            raise UsageError(f"trainer.{key}={value!r}: expected {names.replace('NoneType', 'null')}")
-        if key in RUNNER_KEYS and value is not None and value < 0:
-            raise UsageError(f"trainer.{key}={value!r}: expected an integer >= 0")
+def section_keys(cls: type, section: str) -> list[str]:
+    """The configurable keys of a model or datamodule class (runner-supplied ones excluded)."""
+    return [k for k in parameters(cls) if k not in RESERVED[section]]
+
+
+def validate(config: dict[str, Any], model_cls: type, data_cls: type, model: str, data: str) -> dict[str, Any]:
+    """Every key known and every value of its annotated type; one line naming the culprit otherwise.
+
+    Returns the complete sections: every configurable constructor argument with its effective value."""
+    owners = {"model": (model_cls, f"model {model!r}"), "data": (data_cls, f"dataset {data!r}"),
+              "trainer": (TrainerSettings, "the trainer")}
+    for section, (cls, what) in owners.items():
+        valid = section_keys(cls, section) if section != "trainer" else list(TRAINER_KEYS)
+        for key in config.get(section) or {}:
+            if key not in valid:
+                if key in RESERVED.get(section, ()):
+                    raise UsageError(f"{section}.{key}: set by the runner from the dataset, not configurable")
+                raise UsageError(f"{section}.{key}: unknown option for {what} (valid: {', '.join(valid) or 'none'})")
+    given = {s: dict(config.get(s) or {}) for s in SECTIONS}
+    try:
+        parsed = _parser(model_cls, data_cls).parse_object(given)
+    except ArgumentError as exc:
+        raise UsageError(_type_error(str(exc), given, owners)) from None
+    complete = json.loads(_parser(model_cls, data_cls).dump(parsed, format="json", skip_none=False))
+    return {s: plain(complete.get(s) or {}) for s in SECTIONS}
+
+
+def _type_error(message: str, given: dict[str, dict[str, Any]], owners: dict[str, tuple[type, str]]) -> str:
+    """jsonargparse's (multi-line) message as one line: the key, the value given and what is expected."""
+    found = re.search(r'[Kk]ey "(\w+)\.(\w+)"', message)
+    if not found:
+        return message.strip().splitlines()[0]
+    section, key = found.groups()
+    hint = (annotations(owners[section][0]) if section in owners else {}).get(key)
+    value = given.get(section, {}).get(key)
+    shown = "empty" if value is None else repr(value)
+    return f"{section}.{key}={shown}: expected {describe(hint) if hint is not None else 'another value'}"
 
 
 def build_config(model: str, data: str, preset: str, model_cls: type, data_cls: type,
-                 overrides: list[str] | None = None, config_file: str | None = None) -> dict[str, Any]:
-    """The effective configuration of one run (without the `run` section)."""
+                 overrides: list[str] | tuple[str, ...] | None = None, config_file: str | None = None,
+                 values: dict[str, dict[str, Any]] | None = None,
+                 defaults: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The complete, validated `model`, `data` and `trainer` sections of one run.
+
+    Layers, least specific first: the class defaults, `defaults` (the runner's machine-dependent ones), the
+    preset's sections, a config file's sections (a run's own config.yaml among them), `--set` overrides,
+    then `values` (a sweep's sampled parameters)."""
     config: dict[str, Any] = {s: {} for s in SECTIONS}
-    for layer in preset_layers(preset, model, data):
-        config = merge(config, {s: layer.get(s, {}) for s in SECTIONS})
+    layers = [defaults or {}, *preset_layers(preset, model, data)]
     if config_file:
-        loaded = load_yaml(Path(config_file), "config file")
-        config = merge(config, {s: loaded.get(s, {}) for s in SECTIONS})
-    config = merge(config, parse_overrides(overrides or []))
-    validate(config, model_cls, data_cls, model, data)
-    return config
+        layers.append(load_yaml(Path(config_file), "config file", FILE_SECTIONS))
+    layers += [parse_overrides(list(overrides or [])), values or {}]
+    for layer in layers:
+        config = merge(config, {s: layer.get(s) or {} for s in SECTIONS})
+    return validate(config, model_cls, data_cls, model, data)

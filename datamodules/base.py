@@ -24,6 +24,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from benchmark.errors import DataError, UsageError
+from benchmark.option_types import NonNegativeInt, PositiveInt
 
 SPLITS = ("train", "val", "test")
 
@@ -143,8 +144,9 @@ class PairedDataModule(L.LightningDataModule):
     # `synthetic_splits`, and `summary` says per split whether its images are real or synthetic.
     mixes_sources: ClassVar[bool] = False
 
-    def __init__(self, root: str | None = None, batch_size: int = 8, eval_batch_size: int | None = None,
-                 crop_size: int | None = None, num_workers: int = 0, seed: int = 0) -> None:
+    def __init__(self, root: str | None = None, batch_size: PositiveInt = 8,
+                 eval_batch_size: PositiveInt | None = None, crop_size: PositiveInt | None = None,
+                 num_workers: NonNegativeInt = 0, seed: int = 0) -> None:
         super().__init__()
         self.root, self.batch_size, self.crop_size = root, int(batch_size), crop_size
         self.eval_batch_size = int(eval_batch_size or batch_size)

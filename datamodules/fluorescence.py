@@ -36,21 +36,22 @@ from __future__ import annotations
 import math
 import zlib
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
 
 from benchmark.errors import DataError, UsageError
-from datamodules import options
+from benchmark.option_types import HoldOutFraction, ImageSide, NonNegativeInt, PositiveFloat, PositiveInt
+from datamodules import register_dataset
 from datamodules.base import PairedDataModule, Split
 from datamodules.forward.bicubic import crop_to_multiple, degrade, downsample, upsample
-from datamodules.readers import SCALES, list_images, match, read_tensor
+from datamodules.readers import Normalization, list_images, match, read_tensor
 from datamodules.synthetic import image_rng
 from datamodules.synthetic.fluorescence_scenes import render
-from datamodules import register_dataset
 
-MODES = ("auto", "hr", "pairs")
-TRAIN_SOURCES = ("auto", "real", "synthetic")
+FluorescenceMode = Literal["auto", "hr", "pairs"]
+TrainSource = Literal["auto", "real", "synthetic"]
 
 
 def add_shot_noise(image: torch.Tensor, photons: float | None, rng: np.random.Generator) -> torch.Tensor:
@@ -74,36 +75,26 @@ class FluorescenceDataModule(PairedDataModule):
     extra_metrics: tuple[str, ...] = ()
     mixes_sources = True
 
-    def __init__(self, root: str | None = None, batch_size: int = 8, eval_batch_size: int | None = None,
-                 crop_size: int | None = 64, num_workers: int = 0, seed: int = 0, *, mode: str = "auto",
-                 normalize: str = "percentile", val_fraction: float = 0.2, test_fraction: float = 0.2,
-                 train_source: str = "auto", noise_photons: float | None = None, size: int = 128,
-                 train_images: int = 256, val_images: int = 16, test_images: int = 32,
-                 data_seed: int | None = 0) -> None:
+    def __init__(self, root: str | None = None, batch_size: PositiveInt = 8,
+                 eval_batch_size: PositiveInt | None = None, crop_size: PositiveInt | None = 64,
+                 num_workers: NonNegativeInt = 0, seed: int = 0, *,
+                 mode: FluorescenceMode = "auto", normalize: Normalization = "percentile",
+                 val_fraction: HoldOutFraction = 0.2, test_fraction: HoldOutFraction = 0.2,
+                 train_source: TrainSource = "auto", noise_photons: PositiveFloat | None = None,
+                 size: ImageSide = 128, train_images: PositiveInt = 256, val_images: PositiveInt = 16,
+                 test_images: PositiveInt = 32, data_seed: NonNegativeInt | None = 0) -> None:
         super().__init__(root=root, batch_size=batch_size, eval_batch_size=eval_batch_size,
                          crop_size=crop_size, num_workers=num_workers, seed=seed)
         self.data_seed = int(seed if data_seed is None else data_seed)
-        self.mode = options.choice("mode", mode, MODES)
-        self.normalize = options.choice("normalize", normalize, SCALES)
-        self.val_fraction = options.fraction("val_fraction", val_fraction)
-        self.test_fraction = options.fraction("test_fraction", test_fraction)
-        self.train_source = options.choice("train_source", train_source, TRAIN_SOURCES)
-        if noise_photons is not None:
-            try:
-                noise_photons = float(noise_photons)
-            except (TypeError, ValueError):
-                noise_photons = -1.0
-            if not noise_photons > 0:
-                raise UsageError(f"data.noise_photons={noise_photons!r}: expected a positive number "
-                                 "or null (off)")
-        self.noise_photons = noise_photons
-        self.size = options.integer("size", size, 16)
+        self.mode, self.normalize, self.train_source = mode, normalize, train_source
+        self.val_fraction, self.test_fraction = float(val_fraction), float(test_fraction)
+        self.noise_photons = None if noise_photons is None else float(noise_photons)
+        self.size = size
         if self.size % self.scale:
             raise UsageError(f"data.size={size} must be a multiple of the scale factor {self.scale}")
         if crop_size is not None and int(crop_size) > self.size and root is None:
             raise UsageError(f"data.crop_size={crop_size} exceeds the synthetic image size data.size={size}")
-        self.counts = {"train": options.integer("train_images", train_images), "val": options.integer("val_images", val_images),
-                       "test": options.integer("test_images", test_images)}
+        self.counts = {"train": train_images, "val": val_images, "test": test_images}
 
     # -- splits ----------------------------------------------------------------------------------------------
     def build_splits(self) -> dict[str, Split]:

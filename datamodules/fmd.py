@@ -36,12 +36,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
 
 from benchmark.errors import DataError, UsageError
-from datamodules import options
+from benchmark.option_types import ImageSide, NonNegativeInt, PositiveInt
+from datamodules import register_dataset
 from datamodules.base import PairedDataModule, Split
 from datamodules.forward.poisson_gaussian import (
     GT_CAPTURES,
@@ -53,12 +55,13 @@ from datamodules.forward.poisson_gaussian import (
 from datamodules.readers import list_images, read_tensor
 from datamodules.synthetic import image_rng
 from datamodules.synthetic.fmd_specimens import FMD_TYPES, render
-from datamodules import register_dataset
 
 LEVEL_DIRS = {1: "raw", 2: "avg2", 4: "avg4", 8: "avg8", 16: "avg16"}
-TEST_SETS = ("auto", "fov", "test_mix")
-TRAIN_SOURCES = ("auto", "real", "synthetic")
-GT_CHOICES = ("clean", "avg50")
+TestSet = Literal["auto", "fov", "test_mix"]
+TrainSource = Literal["auto", "real", "synthetic"]
+GroundTruth = Literal["clean", "avg50"]
+# Noise levels: frames averaged (1, 2, 4, 8, 16) or their folder names (raw, avg2, ...), one or a list.
+Levels = int | str | list[int | str]
 
 
 def _names(value: str | Iterable[str] | None) -> tuple[str, ...] | None:
@@ -68,7 +71,7 @@ def _names(value: str | Iterable[str] | None) -> tuple[str, ...] | None:
     return tuple(str(v).strip() for v in items if str(v).strip())
 
 
-def parse_levels(value: object, option: str) -> tuple[int, ...] | None:
+def parse_levels(value: Levels | None, option: str) -> tuple[int, ...] | None:
     """Noise levels as ints from 1, 2, 4, 8, 16 (or their folder names raw, avg2...); None = all available."""
     if value is None:
         return None
@@ -135,13 +138,15 @@ class FMDDataModule(PairedDataModule):
     mixes_sources = True
     extra_metrics: tuple[str, ...] = ()
 
-    def __init__(self, root: str | None = None, batch_size: int = 8, eval_batch_size: int | None = None,
-                 crop_size: int | None = 64, num_workers: int = 0, seed: int = 0, *,
-                 types: str | Iterable[str] | None = None, train_levels: object = None,
-                 test_levels: object = None, captures_per_fov: int = 1, val_fov: int = 18,
-                 test_fov: int = 19, test_set: str = "auto", train_source: str = "auto", gt: str = "clean",
-                 size: int = 128, train_fields: int = 320, val_fields: int = 8, test_fields: int = 16,
-                 data_seed: int | None = 0) -> None:
+    def __init__(self, root: str | None = None, batch_size: PositiveInt = 8,
+                 eval_batch_size: PositiveInt | None = None, crop_size: PositiveInt | None = 64,
+                 num_workers: NonNegativeInt = 0, seed: int = 0, *,
+                 types: str | list[str] | None = None, train_levels: Levels | None = None,
+                 test_levels: Levels | None = None, captures_per_fov: PositiveInt = 1, val_fov: PositiveInt = 18,
+                 test_fov: PositiveInt = 19, test_set: TestSet = "auto", train_source: TrainSource = "auto",
+                 gt: GroundTruth = "clean", size: ImageSide = 128, train_fields: PositiveInt = 320,
+                 val_fields: PositiveInt = 8, test_fields: PositiveInt = 16,
+                 data_seed: NonNegativeInt | None = 0) -> None:
         super().__init__(root=root, batch_size=batch_size, eval_batch_size=eval_batch_size,
                          crop_size=crop_size, num_workers=num_workers, seed=seed)
         self.data_seed = int(seed if data_seed is None else data_seed)
@@ -151,20 +156,13 @@ class FMDDataModule(PairedDataModule):
             raise UsageError(f"data.types={types!r}: synthetic types are {', '.join(FMD_TYPES)}")
         self.train_levels = parse_levels(train_levels, "train_levels")
         self.test_levels = parse_levels(test_levels, "test_levels")
-        self.captures_per_fov = options.integer("captures_per_fov", captures_per_fov)
-        self.val_fov = options.integer("val_fov", val_fov)
-        self.test_fov = options.integer("test_fov", test_fov)
+        self.captures_per_fov, self.val_fov, self.test_fov = captures_per_fov, val_fov, test_fov
         if self.val_fov == self.test_fov:
             raise UsageError(f"data.val_fov={val_fov} must differ from data.test_fov={test_fov}")
-        self.test_set = options.choice("test_set", test_set, TEST_SETS)
-        self.train_source = options.choice("train_source", train_source, TRAIN_SOURCES)
-        self.gt = options.choice("gt", gt, GT_CHOICES)
-        self.size = options.integer("size", size, 16)
+        self.test_set, self.train_source, self.gt, self.size = test_set, train_source, gt, size
         if crop_size is not None and int(crop_size) > self.size and root is None:
             raise UsageError(f"data.crop_size={crop_size} exceeds the synthetic image size data.size={size}")
-        self.train_fields = options.integer("train_fields", train_fields)
-        self.val_fields = options.integer("val_fields", val_fields)
-        self.test_fields = options.integer("test_fields", test_fields)
+        self.train_fields, self.val_fields, self.test_fields = train_fields, val_fields, test_fields
 
     # -- splits ---------------------------------------------------------------------------------------
     def build_splits(self) -> dict[str, Split]:

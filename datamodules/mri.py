@@ -15,7 +15,8 @@ batch ``mask`` is the brain mask (metrics are computed inside it). Sources:
   ``<subject>/64mT`` folder exists, else ``simulate``. Subjects are split at subject level (a subject's
   slices never appear in two splits): names sorted, shuffled by ``data_seed``, then about 70/10/20 % with at
   least one subject in val and test (so at least 3 subjects are needed). ``subjects`` applies to synthetic
-  data only.
+  data only. ``train_source="synthetic"`` makes every real subject a test subject (train and validation
+  then use the synthetic default): what `evaluate` does with a real folder, which may hold one subject.
 
 In-plane grid: synthetic volumes are generated at ``size`` x ``size`` (230 mm field of view). Real slices are
 resampled (antialiased bilinear) to isotropic pixels so that the larger side of the field of view spans
@@ -25,17 +26,17 @@ skipped; ``slices_per_subject`` keeps that many central slices (synthetic defaul
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from benchmark.errors import DataError, UsageError
-from datamodules import options
+from benchmark.option_types import ClosedUnitInterval, NonNegativeFloat, NonNegativeInt, PositiveInt, bounded
+from datamodules import register_dataset
 from datamodules.base import SPLITS, PairedDataModule, Split
 from datamodules.forward.low_field import (
     LowFieldAcquisition,
@@ -45,13 +46,17 @@ from datamodules.forward.low_field import (
     slab_margin,
     thick_slices,
 )
-from datamodules.forward.mri_signal import CONTRASTS, weighted_image
+from datamodules.forward.mri_signal import weighted_image
 from datamodules.readers import nifti
 from datamodules.synthetic import image_rng
 from datamodules.synthetic.brain_phantom import Phantom, brain_phantom
-from datamodules import register_dataset
 
-MODES = ("auto", "paired", "simulate")
+MRIMode = Literal["auto", "paired", "simulate"]
+Contrast = Literal["T1", "T2"]
+TrainSource = Literal["real", "synthetic"]  # where a real root's training and validation subjects come from
+SNR = bounded("SNR", float, 0.5)  # the 64 mT image's signal-to-noise ratio in white matter
+InplaneFactor = bounded("InplaneFactor", float, 1.0, 8.0)  # 64 mT in-plane voxel size over 3 T's
+SliceFactor = bounded("SliceFactor", int, 1, 16)  # 64 mT slice thickness over 3 T's
 SYNTHETIC_SLICES = 24
 MIN_BRAIN_FRACTION = 0.01  # slices with less brain are skipped (near-empty masks make metrics meaningless)
 SPLIT_FRACTIONS = {"val": 0.1, "test": 0.2}
@@ -86,6 +91,7 @@ class MRIDataModule(PairedDataModule):
         inplane_factor      64 mT in-plane resolution / grid resolution (1.6)
         slice_factor        64 mT slice thickness in grid slices (2)
         data_seed           seed of the synthetic anatomy and noise, and of the real-data split (0; null: the run seed)
+        train_source        "real" | "synthetic" (real data only: every real subject is then a test subject)
     """
 
     name = "mri"
@@ -93,30 +99,29 @@ class MRIDataModule(PairedDataModule):
     channels = 1
     volumetric = True
     masked_metrics = True
+    mixes_sources = True
 
-    def __init__(self, root: str | None = None, batch_size: int = 8, eval_batch_size: int | None = None,
-                 crop_size: int | None = None, num_workers: int = 0, seed: int = 0, contrast: str = "T1",
-                 size: int = 96, subjects: Sequence[int] = (12, 2, 4), slices_per_subject: int | None = None,
-                 mode: str = "auto", snr: float = 10.0, snr_highfield: float = 40.0, bias: float = 0.2,
-                 inplane_factor: float = 1.6, slice_factor: int = 2, data_seed: int | None = 0) -> None:
+    def __init__(self, root: str | None = None, batch_size: PositiveInt = 8,
+                 eval_batch_size: PositiveInt | None = None, crop_size: PositiveInt | None = None,
+                 num_workers: NonNegativeInt = 0, seed: int = 0, contrast: Contrast = "T1",
+                 size: PositiveInt | None = 96,
+                 subjects: tuple[PositiveInt, PositiveInt, PositiveInt] = (12, 2, 4),
+                 slices_per_subject: PositiveInt | None = None, mode: MRIMode = "auto", snr: SNR = 10.0,
+                 snr_highfield: NonNegativeFloat = 40.0, bias: ClosedUnitInterval = 0.2,
+                 inplane_factor: InplaneFactor = 1.6, slice_factor: SliceFactor = 2,
+                 data_seed: NonNegativeInt | None = 0, train_source: TrainSource = "real") -> None:
         super().__init__(root=root, batch_size=batch_size, eval_batch_size=eval_batch_size,
                          crop_size=crop_size, num_workers=num_workers, seed=seed)
-        self.contrast = options.choice("contrast", contrast, CONTRASTS)
-        self.mode = options.choice("mode", mode, MODES)
+        self.contrast, self.mode, self.train_source = contrast, mode, train_source
         if root is None and self.mode != "auto":
             raise UsageError(f"data.mode={mode!r} reads real data: give a data root (DATA_ROOT / "
                              "--data-root); the synthetic default needs no mode")
         self.size = _size(size)
-        self.subjects = _subjects(subjects)
-        if slices_per_subject is not None and (not options.is_int(slices_per_subject) or slices_per_subject < 1):
-            raise UsageError(f"data.slices_per_subject={slices_per_subject!r}: expected a positive integer "
-                             "or null (all non-empty slices)")
+        self.subjects = tuple(int(n) for n in subjects)
         self.slices_per_subject = slices_per_subject
-        self.acquisition = LowFieldAcquisition(
-            inplane_factor=options.number_in("inplane_factor", inplane_factor, 1.0, 8.0),
-            slice_factor=int(options.number_in("slice_factor", slice_factor, 1, 16, integer_only=True)),
-            snr=options.number_in("snr", snr, 0.5, 1e6), bias=options.number_in("bias", bias, 0.0, 1.0))
-        self.snr_highfield = options.number_in("snr_highfield", snr_highfield, 0.0, 1e6) if snr_highfield else 0.0
+        self.acquisition = LowFieldAcquisition(inplane_factor=float(inplane_factor), slice_factor=int(slice_factor),
+                                               snr=float(snr), bias=float(bias))
+        self.snr_highfield = float(snr_highfield)
         self.data_seed = int(seed if data_seed is None else data_seed)
         if self.size is None and root is None:
             raise UsageError("data.size=null keeps the native grid of real data; the synthetic default needs "
@@ -164,6 +169,11 @@ class MRIDataModule(PairedDataModule):
         mode = nifti.detect_mode(root) if self.mode == "auto" else self.mode
         self.resolved_mode = mode
         files = nifti.find_subjects(root, self.contrast, mode)
+        if self.train_source == "synthetic":
+            synthetic = self._synthetic()
+            self.synthetic_splits |= {"train", "val"}
+            return {"train": synthetic["train"], "val": synthetic["val"],
+                    "test": [self._real_subject(entry) for entry in files]}
         assignment = split_subjects([f.subject for f in files], self.data_seed, root)
         out: dict[str, list[Volume]] = {split: [] for split in SPLITS}
         for entry in files:
@@ -272,20 +282,11 @@ def _empty(files: nifti.SubjectFiles) -> DataError:
                      f"{MIN_BRAIN_FRACTION:.0%} of every slice of {files.highfield})")
 
 
-def _size(size: Any) -> int | None:
+def _size(size: int | None) -> int | None:
+    """The grid side: a multiple of GRID_MULTIPLE (what the U-Net family's strides need), at least 32."""
     if size is None:
         return None
-    if not options.is_int(size) or size < 32 or size % GRID_MULTIPLE:
+    if size < 32 or size % GRID_MULTIPLE:
         raise UsageError(f"data.size={size!r}: expected a multiple of {GRID_MULTIPLE} >= 32 (e.g. 96, 256) "
                          "or null")
     return int(size)
-
-
-def _subjects(subjects: Any) -> tuple[int, int, int]:
-    if isinstance(subjects, dict):
-        subjects = [subjects.get(split) for split in SPLITS]
-    values = list(subjects) if isinstance(subjects, (list, tuple)) else []
-    if len(values) != 3 or not all(options.is_int(v) and v >= 1 for v in values):
-        raise UsageError(f"data.subjects={subjects!r}: expected three positive integers [train, val, test], "
-                         "e.g. [12, 2, 4]")
-    return tuple(int(v) for v in values)

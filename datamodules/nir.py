@@ -33,21 +33,23 @@ Options (besides the base's; defaults sized for a laptop run):
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
 
 from benchmark.errors import DataError, UsageError
-from datamodules import options
+from benchmark.option_types import ImageSide, NonNegativeInt, PositiveFloat, PositiveInt
+from datamodules import register_dataset
 from datamodules.base import PairedDataModule, Split
-from datamodules.forward.nir_scattering import BANDS, TISSUES, acquire, blur_layers
+from datamodules.forward.nir_scattering import BANDS, acquire, blur_layers
 from datamodules.readers import list_images, match, read_mask, read_tensor
 from datamodules.synthetic import image_rng
 from datamodules.synthetic.nir_scenes import render
-from datamodules import register_dataset
 
-BAND_A_CHOICES = ("nir_iia", "nir_i")
-TRAIN_SOURCES = ("auto", "real", "synthetic")
+BandA = Literal["nir_iia", "nir_i"]
+TrainSource = Literal["auto", "real", "synthetic"]
+Tissue = Literal["soft_tissue", "skin", "brain"]  # the scattering spectra of `datamodules.forward.nir_scattering`
 PIXEL_MM = 0.1
 
 
@@ -68,29 +70,21 @@ class NIRDataModule(PairedDataModule):
     mixes_sources = True
     extra_metrics = ("sbr", "tnr")
 
-    def __init__(self, root: str | None = None, batch_size: int = 8, eval_batch_size: int | None = None,
-                 crop_size: int | None = 64, num_workers: int = 0, seed: int = 0, *,
-                 band_a: str = "nir_iia", tissue: str = "skin", photons: float = 400.0,
-                 train_source: str = "auto", size: int = 128, train_images: int = 256,
-                 val_images: int = 16, test_images: int = 32, data_seed: int | None = 0) -> None:
+    def __init__(self, root: str | None = None, batch_size: PositiveInt = 8,
+                 eval_batch_size: PositiveInt | None = None, crop_size: PositiveInt | None = 64,
+                 num_workers: NonNegativeInt = 0, seed: int = 0, *,
+                 band_a: BandA = "nir_iia", tissue: Tissue = "skin", photons: PositiveFloat = 400.0,
+                 train_source: TrainSource = "auto", size: ImageSide = 128, train_images: PositiveInt = 256,
+                 val_images: PositiveInt = 16, test_images: PositiveInt = 32,
+                 data_seed: NonNegativeInt | None = 0) -> None:
         super().__init__(root=root, batch_size=batch_size, eval_batch_size=eval_batch_size,
                          crop_size=crop_size, num_workers=num_workers, seed=seed)
         self.data_seed = int(seed if data_seed is None else data_seed)
-        self.band_a = options.choice("band_a", band_a, BAND_A_CHOICES)
-        self.tissue = options.choice("tissue", tissue, tuple(TISSUES))
-        try:
-            self.photons = float(photons)
-        except (TypeError, ValueError):
-            self.photons = -1.0
-        if not self.photons > 0:
-            raise UsageError(f"data.photons={photons!r}: expected a positive number "
-                             "(photons at the signal peak)")
-        self.train_source = options.choice("train_source", train_source, TRAIN_SOURCES)
-        self.size = options.integer("size", size, 16)
+        self.band_a, self.tissue, self.photons = band_a, tissue, float(photons)
+        self.train_source, self.size = train_source, size
         if crop_size is not None and int(crop_size) > self.size and root is None:
             raise UsageError(f"data.crop_size={crop_size} exceeds the synthetic image size data.size={size}")
-        self.counts = {"train": options.integer("train_images", train_images), "val": options.integer("val_images", val_images),
-                       "test": options.integer("test_images", test_images)}
+        self.counts = {"train": train_images, "val": val_images, "test": test_images}
         self.split_paired: dict[str, bool] = {}
         self.paired = self._scan_paired()
 

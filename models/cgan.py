@@ -25,21 +25,23 @@ from typing import Any
 
 import torch
 
+from benchmark.option_types import ClosedUnitInterval, NonNegativeFloat, PositiveFloat, PositiveInt
+from models import register_model
 from models.lohiresgan import ConditionalGANModel
-from models.networks.layers import init_normal
+from models.losses.gan import GANMode
+from models.networks.layers import Norm, init_normal
 from models.networks.patchgan import PatchDiscriminator
 from models.networks.unet_generator import UNetGenerator, depth_for_size
 from models.padding import padded_apply
-from models import register_model
 
 
 @register_model("cgan")
 class Pix2PixModel(ConditionalGANModel):
-    def __init__(self, in_channels: int = 1, out_channels: int = 1, image_size: int = 256, ngf: int = 64,
-                 depth: int | None = None, ndf: int = 64, d_layers: int = 3, g_norm: str = "batch",
-                 d_norm: str = "batch", dropout: float = 0.5, gan_mode: str = "vanilla",
-                 lambda_l1: float = 100.0, lr: float = 2e-4, beta1: float = 0.5, beta2: float = 0.999,
-                 decay_fraction: float = 0.5) -> None:
+    def __init__(self, in_channels: int = 1, out_channels: int = 1, image_size: int = 256, ngf: PositiveInt = 64,
+                 depth: PositiveInt | None = None, ndf: PositiveInt = 64, d_layers: PositiveInt = 3, g_norm: Norm = "batch",
+                 d_norm: Norm = "batch", dropout: ClosedUnitInterval = 0.5, gan_mode: GANMode = "vanilla",
+                 lambda_l1: NonNegativeFloat = 100.0, lr: PositiveFloat = 2e-4, beta1: ClosedUnitInterval = 0.5, beta2: ClosedUnitInterval = 0.999,
+                 decay_fraction: ClosedUnitInterval = 0.5) -> None:
         super().__init__(in_channels, out_channels, image_size)
         self.save_hyperparameters()
         self.lr, self.betas, self.decay_fraction = lr, (beta1, beta2), decay_fraction

@@ -22,35 +22,40 @@ Scoring: A is the source domain, B the target; the benchmark scores the A->B gen
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 
 from benchmark.errors import UsageError
+from benchmark.option_types import (
+    ClosedUnitInterval,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+)
+from models import register_model
 from models.gan_base import GANModel
 from models.image_pool import ImagePool
-from models.losses.gan import adversarial_loss
-from models.networks.layers import init_normal
+from models.losses.gan import GANMode, adversarial_loss
+from models.networks.layers import Norm, init_normal
 from models.networks.patchgan import PatchDiscriminator
 from models.networks.resnet_generator import ResnetGenerator
 from models.padding import padded_apply
-from models import register_model
 
-UNPAIRED_MODES = ("previous", "none")
+UnpairedMode = Literal["previous", "none"]
 
 
 @register_model("cyclegan")
 class CycleGANModel(GANModel):
-    def __init__(self, in_channels: int = 1, out_channels: int = 1, image_size: int = 256, ngf: int = 64,
-                 num_blocks: int = 9, ndf: int = 64, d_layers: int = 3, norm: str = "instance",
-                 gan_mode: str = "lsgan", lambda_cycle: float = 10.0, lambda_identity: float = 0.5,
-                 pool_size: int = 50, unpaired: str = "previous", lr: float = 2e-4, beta1: float = 0.5,
-                 beta2: float = 0.999, decay_fraction: float = 0.5) -> None:
+    def __init__(self, in_channels: int = 1, out_channels: int = 1, image_size: int = 256, ngf: PositiveInt = 64,
+                 num_blocks: PositiveInt = 9, ndf: PositiveInt = 64, d_layers: PositiveInt = 3, norm: Norm = "instance",
+                 gan_mode: GANMode = "lsgan", lambda_cycle: NonNegativeFloat = 10.0, lambda_identity: NonNegativeFloat = 0.5,
+                 pool_size: NonNegativeInt = 50, unpaired: UnpairedMode = "previous", lr: PositiveFloat = 2e-4, beta1: ClosedUnitInterval = 0.5,
+                 beta2: ClosedUnitInterval = 0.999, decay_fraction: ClosedUnitInterval = 0.5) -> None:
         super().__init__(in_channels, out_channels, image_size)
         self.save_hyperparameters()
-        if unpaired not in UNPAIRED_MODES:
-            raise UsageError(f"model.unpaired={unpaired!r} is not one of {', '.join(UNPAIRED_MODES)}")
         if lambda_identity and in_channels != out_channels:
             raise UsageError("model.lambda_identity needs as many source as target channels; set it to 0")
         self.lr, self.betas, self.decay_fraction = lr, (beta1, beta2), decay_fraction

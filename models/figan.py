@@ -24,8 +24,7 @@ Choices where the paper is silent (constructor arguments):
   non-zero), never at construction, so `list models` works offline; they are not in `networks()`.
 - Output: no activation (the generator regresses intensities); losses see the raw output, predictions are
   clamped to [0, 1]. Inputs whose sides are not multiples of 4 are padded (replicate) and cropped back.
-- All loss terms in float32. `k_max` also accepts a digit string ("3"), since the configuration types a value
-  by its default and the default is a string.
+- All loss terms in float32. `k_max` is a lag count or "half" / "full" (`models.losses.total_gradient.KMax`).
 """
 from __future__ import annotations
 
@@ -34,44 +33,32 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from benchmark.errors import UsageError
+from benchmark.option_types import ClosedUnitInterval, NonNegativeFloat, PositiveFloat, PositiveInt
+from models import register_model
 from models.gan_base import GANModel
 from models.losses.gan import adversarial_loss
 from models.losses.perceptual import PerceptualLoss
-from models.losses.total_gradient import KMax, resolve_k_max, total_gradient_loss
+from models.losses.total_gradient import KMax, total_gradient_loss
 from models.networks.figan_generator import FIGANGenerator
 from models.networks.lsgan_discriminator import LSGANDiscriminator
 from models.padding import padded_apply
-from models import register_model
 
 LOSS_WEIGHTS = ("alpha", "beta", "gamma", "eta", "epsilon", "theta")
-
-
-def parse_k_max(value: KMax) -> KMax:
-    """`k_max` as the TG loss takes it: "half", "full" or a positive int (digit strings converted)."""
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
-    try:
-        resolve_k_max(value, 2)
-    except ValueError as exc:
-        raise UsageError(f"model.k_max: {exc}") from None
-    return value
 
 
 @register_model("figan-tg")
 class FIGANModel(GANModel):
     """`figan-tg`: FI-GAN with the TG loss at k_max "half" (the paper's full model)."""
 
-    def __init__(self, in_channels: int = 1, out_channels: int = 1, image_size: int = 256, channels: int = 64,
-                 num_blocks: int = 7, growth: int = 32, layers_per_block: int = 4, spectral_norm: bool = True,
-                 ndf: int = 64, d_layers: int = 4, alpha: float = 1.0, beta: float = 1.0, gamma: float = 8e-3,
-                 eta: float = 1e-2, epsilon: float = 1e-3, theta: float = 1.0, k_max: int | str = "half",
+    def __init__(self, in_channels: int = 1, out_channels: int = 1, image_size: int = 256, channels: PositiveInt = 64,
+                 num_blocks: PositiveInt = 7, growth: PositiveInt = 32, layers_per_block: PositiveInt = 4, spectral_norm: bool = True,
+                 ndf: PositiveInt = 64, d_layers: PositiveInt = 4, alpha: NonNegativeFloat = 1.0, beta: NonNegativeFloat = 1.0, gamma: NonNegativeFloat = 8e-3,
+                 eta: NonNegativeFloat = 1e-2, epsilon: NonNegativeFloat = 1e-3, theta: NonNegativeFloat = 1.0, k_max: KMax = "half",
                  perceptual_weights: str = "imagenet", vgg_layer: str = "relu2_2",
                  resnet_layer: str = "layer2",
-                 lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999) -> None:
+                 lr: PositiveFloat = 1e-3, beta1: ClosedUnitInterval = 0.9, beta2: ClosedUnitInterval = 0.999) -> None:
         super().__init__(in_channels, out_channels, image_size)
         self.save_hyperparameters()
-        self.hparams.k_max = parse_k_max(k_max)
         self.lr, self.betas = lr, (beta1, beta2)
         self.generator = FIGANGenerator(in_channels, out_channels, channels, num_blocks, growth,
                                         layers_per_block, spectral_norm)
@@ -159,18 +146,15 @@ class FIGANModel(GANModel):
 class FIGANNoTGModel(FIGANModel):
     """`figan-notg`: FI-GAN without the TG term (theta = 0), the paper's ablation baseline."""
 
-    def __init__(self, *args: Any, theta: float = 0.0, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, theta: NonNegativeFloat = 0.0, **kwargs: Any) -> None:
         super().__init__(*args, theta=theta, **kwargs)
 
 
 @register_model("figan-tg1")
 class FIGANTG1Model(FIGANModel):
-    """`figan-tg1`: the TG term with k_max = 1: neighbour differences only (a plain gradient loss).
+    """`figan-tg1`: the TG term with k_max = 1: neighbour differences only (a plain gradient loss)."""
 
-    The default is the string "1" so every variant's k_max is typed alike by the configuration (see above).
-    """
-
-    def __init__(self, *args: Any, k_max: int | str = "1", **kwargs: Any) -> None:
+    def __init__(self, *args: Any, k_max: KMax = 1, **kwargs: Any) -> None:
         super().__init__(*args, k_max=k_max, **kwargs)
 
 
@@ -178,5 +162,5 @@ class FIGANTG1Model(FIGANModel):
 class FIGANTGNModel(FIGANModel):
     """`figan-tgn`: the TG term over every lag (k_max = "full", N - 1 along an axis of N pixels)."""
 
-    def __init__(self, *args: Any, k_max: int | str = "full", **kwargs: Any) -> None:
+    def __init__(self, *args: Any, k_max: KMax = "full", **kwargs: Any) -> None:
         super().__init__(*args, k_max=k_max, **kwargs)

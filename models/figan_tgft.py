@@ -21,9 +21,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from models import register_model
 from models.figan import LOSS_WEIGHTS, FIGANModel
 from models.stages import StagedModel, TrainingStage
-from models import register_model
 
 STAGE_KEYS = (*LOSS_WEIGHTS, "lr")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from models.base import TranslationModel
 from models import register_model
+from models.base import TranslationModel
 
 
 @register_model("identity")

@@ -21,12 +21,13 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from benchmark.option_types import ClosedUnitInterval, NonNegativeFloat, PositiveFloat, PositiveInt
+from models import register_model
 from models.gan_base import GANModel
-from models.losses.gan import adversarial_loss
-from models.networks.layers import init_normal
+from models.losses.gan import GANMode, adversarial_loss
+from models.networks.layers import Norm, init_normal
 from models.networks.patchgan import PatchDiscriminator
 from models.networks.resnet_generator import ResnetGenerator
-from models import register_model
 
 
 class ConditionalGANModel(GANModel):
@@ -54,10 +55,10 @@ class ConditionalGANModel(GANModel):
 
 @register_model("lohiresgan")
 class LoHiResGANModel(ConditionalGANModel):
-    def __init__(self, in_channels: int = 1, out_channels: int = 1, image_size: int = 256, ngf: int = 64,
-                 num_blocks: int = 9, ndf: int = 64, g_norm: str = "batch", d_norm: str = "batch",
-                 gan_mode: str = "vanilla", lambda_l1: float = 100.0, lr: float = 2e-4, beta1: float = 0.5,
-                 beta2: float = 0.999, decay_fraction: float = 0.5) -> None:
+    def __init__(self, in_channels: int = 1, out_channels: int = 1, image_size: int = 256, ngf: PositiveInt = 64,
+                 num_blocks: PositiveInt = 9, ndf: PositiveInt = 64, g_norm: Norm = "batch", d_norm: Norm = "batch",
+                 gan_mode: GANMode = "vanilla", lambda_l1: NonNegativeFloat = 100.0, lr: PositiveFloat = 2e-4, beta1: ClosedUnitInterval = 0.5,
+                 beta2: ClosedUnitInterval = 0.999, decay_fraction: ClosedUnitInterval = 0.5) -> None:
         super().__init__(in_channels, out_channels, image_size)
         self.save_hyperparameters()
         self.lr, self.betas, self.decay_fraction = lr, (beta1, beta2), decay_fraction

@@ -20,8 +20,9 @@ from __future__ import annotations
 import numpy as np
 from skimage.restoration import denoise_nl_means
 
-from models.classical import ClassicalModel
+from benchmark.option_types import PositiveFloat, PositiveInt
 from models import register_model
+from models.classical import ClassicalModel
 
 
 def estimate_noise_sigma(image: np.ndarray) -> float:
@@ -35,8 +36,8 @@ def estimate_noise_sigma(image: np.ndarray) -> float:
 @register_model("nlmeans")
 class NLMeansModel(ClassicalModel):
     def __init__(self, in_channels: int = 1, out_channels: int = 1, image_size: int = 256,
-                 patch_size: int = 5, patch_distance: int = 6, h_factor: float = 0.6,
-                 sigma: float | None = None, fast_mode: bool = True) -> None:
+                 patch_size: PositiveInt = 5, patch_distance: PositiveInt = 6, h_factor: PositiveFloat = 0.6,
+                 sigma: PositiveFloat | None = None, fast_mode: bool = True) -> None:
         super().__init__(in_channels, out_channels, image_size)
         self.save_hyperparameters()
 

@@ -24,8 +24,9 @@ from __future__ import annotations
 import numpy as np
 from skimage.restoration import richardson_lucy
 
-from models.classical import ClassicalModel
+from benchmark.option_types import PositiveFloat, PositiveInt
 from models import register_model
+from models.classical import ClassicalModel
 
 # The Gaussian with the MTF half-maximum of the phase-averaged bicubic blur: sigma per unit of scale.
 BICUBIC_SIGMA_PER_SCALE = 0.455
@@ -43,7 +44,7 @@ def gaussian_psf(sigma: float, truncate: float = 3.0) -> np.ndarray:
 @register_model("richardson-lucy")
 class RichardsonLucyModel(ClassicalModel):
     def __init__(self, in_channels: int = 1, out_channels: int = 1, image_size: int = 256, scale: int = 4,
-                 psf_sigma: float | None = None, num_iter: int = 5) -> None:
+                 psf_sigma: PositiveFloat | None = None, num_iter: PositiveInt = 5) -> None:
         super().__init__(in_channels, out_channels, image_size)
         self.save_hyperparameters()
         self.psf = gaussian_psf(psf_sigma or BICUBIC_SIGMA_PER_SCALE * scale)

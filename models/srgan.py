@@ -31,38 +31,34 @@ Choices (constructor arguments):
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 from torch.optim.lr_scheduler import LambdaLR
 
-from benchmark.errors import UsageError
+from benchmark.option_types import ClosedUnitInterval, NonNegativeFloat, PositiveFloat, PositiveInt
+from models import register_model
 from models.gan_base import GANModel
 from models.losses.gan import adversarial_loss
 from models.losses.perceptual import PerceptualLoss
 from models.networks.srgan_discriminator import SRGANDiscriminator
 from models.networks.srresnet import SRResNet
-from models import register_model
 
-CONTENT_LOSSES = ("vgg19", "mse")
+ContentLoss = Literal["vgg19", "mse"]
 
 
 @register_model("srgan")
 class SRGANModel(GANModel):
     def __init__(self, in_channels: int = 1, out_channels: int = 1, image_size: int = 256, scale: int = 4,
-                 channels: int = 64, num_blocks: int = 16, ndf: int = 64, d_dense: int = 1024,
-                 content_loss: str = "vgg19", perceptual_weights: str = "imagenet",
+                 channels: PositiveInt = 64, num_blocks: PositiveInt = 16, ndf: PositiveInt = 64, d_dense: PositiveInt = 1024,
+                 content_loss: ContentLoss = "vgg19", perceptual_weights: str = "imagenet",
                  vgg_layer: str = "relu5_4",
-                 feature_scale: float = 1 / 12.75, adversarial_weight: float = 1e-3,
-                 pretrain_fraction: float = 5 / 6, lr: float = 1e-4, lr_drop_fraction: float = 0.5,
-                 lr_drop_factor: float = 0.1, beta1: float = 0.9, beta2: float = 0.999) -> None:
+                 feature_scale: PositiveFloat = 1 / 12.75, adversarial_weight: NonNegativeFloat = 1e-3,
+                 pretrain_fraction: ClosedUnitInterval = 5 / 6, lr: PositiveFloat = 1e-4, lr_drop_fraction: ClosedUnitInterval = 0.5,
+                 lr_drop_factor: PositiveFloat = 0.1, beta1: ClosedUnitInterval = 0.9, beta2: ClosedUnitInterval = 0.999) -> None:
         super().__init__(in_channels, out_channels, image_size)
         self.save_hyperparameters()
-        if content_loss not in CONTENT_LOSSES:
-            raise UsageError(f"model.content_loss={content_loss!r} is not one of {', '.join(CONTENT_LOSSES)}")
-        if not 0.0 <= pretrain_fraction <= 1.0:
-            raise UsageError(f"model.pretrain_fraction={pretrain_fraction} must be in [0, 1]")
         self.lr, self.betas = lr, (beta1, beta2)
         self.input_key = "source_lr" if scale > 1 else "source"
         self.generator = SRResNet(in_channels, out_channels, channels, num_blocks, scale)

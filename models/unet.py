@@ -12,17 +12,18 @@ import torch
 import torch.nn.functional as F
 
 from benchmark.errors import UsageError
-from models.base import TranslationModel
-from models.networks.layers import init_normal
-from models.networks.unet_generator import UNetGenerator, depth_for_size
+from benchmark.option_types import ClosedUnitInterval, PositiveFloat, PositiveInt
 from models import register_model
+from models.base import TranslationModel
+from models.networks.layers import Norm, init_normal
+from models.networks.unet_generator import UNetGenerator, depth_for_size
 
 
 @register_model("unet")
 class UNetModel(TranslationModel):
-    def __init__(self, in_channels: int = 1, out_channels: int = 1, image_size: int = 256, ngf: int = 64,
-                 depth: int | None = None, norm: str = "batch", dropout: float = 0.0, lr: float = 2e-4,
-                 beta1: float = 0.5, beta2: float = 0.999) -> None:
+    def __init__(self, in_channels: int = 1, out_channels: int = 1, image_size: int = 256, ngf: PositiveInt = 64,
+                 depth: PositiveInt | None = None, norm: Norm = "batch", dropout: ClosedUnitInterval = 0.0, lr: PositiveFloat = 2e-4,
+                 beta1: ClosedUnitInterval = 0.5, beta2: ClosedUnitInterval = 0.999) -> None:
         super().__init__(in_channels, out_channels, image_size)
         self.save_hyperparameters()
         depth = depth or depth_for_size(image_size)

@@ -32,14 +32,12 @@ KINDS = ("float", "int", "choices", "crop_fraction")
 CAPS = ("log2_crop",)
 
 
-def k_max_value(label: str, crop: int) -> str:
-    """The model's k_max for a fraction label of a crop of `crop` pixels ("1px", "1/8", ..., "full").
-
-    Always a string ("1", "16", "half", "full"): the configuration types k_max by its default ("half"), and
-    the model reads digit strings as lags."""
+def k_max_value(label: str, crop: int) -> int | str:
+    """The model's k_max (`models.losses.total_gradient.KMax`) for a fraction label of a crop of `crop`
+    pixels ("1px", "1/8", ..., "full"): a lag count, "half" or "full"."""
     label = str(label).strip()
     if label == "1px":
-        return "1"
+        return 1
     if label == "full":
         return "full"
     try:
@@ -50,7 +48,7 @@ def k_max_value(label: str, crop: int) -> str:
         return "half"  # symbolic: the paper's N/2 stays N/2 if best.yaml is run with another crop
     if not 0 < fraction < 1:
         raise UsageError(f"k_max fraction {label!r} must lie between 0 and 1")
-    return str(max(1, min(crop - 1, int(crop * fraction))))
+    return max(1, min(crop - 1, int(crop * fraction)))
 
 
 def fraction_order(label: str) -> float:

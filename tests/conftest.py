@@ -29,3 +29,15 @@ def results_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     out = tmp_path / "results"
     monkeypatch.setenv("RESULTS_DIR", str(out))
     return out
+
+
+def configured_datamodule(dataset: str, root: str | None = None, **options):
+    """A datamodule built the way every run builds it: options validated against the constructor's types
+    (`benchmark.config`), then the constructor (which checks what a type cannot say)."""
+    from benchmark.config import build_config
+    from datamodules import DATASETS
+    from models import MODELS
+
+    config = build_config("identity", dataset, "quick", MODELS["identity"], DATASETS[dataset],
+                          values={"data": options})
+    return DATASETS[dataset](root=root, seed=0, **config["data"])

@@ -7,6 +7,7 @@ from pathlib import Path
 import imageio.v3 as iio
 import numpy as np
 import pytest
+from conftest import configured_datamodule
 import tifffile
 import torch
 
@@ -83,7 +84,7 @@ def test_bicubic_properties() -> None:
 ])
 def test_bad_options(options: dict, name: str) -> None:
     with pytest.raises(UsageError, match=f"data.{name}"):
-        FluorescenceDataModule(**options)
+        configured_datamodule("fluorescence", **options)
 
 
 # -- real data ------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from pathlib import Path
 import imageio.v3 as iio
 import numpy as np
 import pytest
+from conftest import configured_datamodule
 import torch
 
 from benchmark.errors import DataError, UsageError
@@ -98,7 +99,7 @@ def test_gt_avg50_and_levels() -> None:
 ])
 def test_bad_options(options: dict, name: str) -> None:
     with pytest.raises(UsageError, match=f"data.{name}"):
-        FMDDataModule(**options)
+        configured_datamodule("fmd", **options)
 
 
 # -- real data ------------------------------------------------------------------------------------------

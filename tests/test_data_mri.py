@@ -8,6 +8,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
+from conftest import configured_datamodule
 import torch
 from scipy import ndimage
 
@@ -189,13 +190,14 @@ def test_forward_building_blocks():
 
 # --- options ------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("option, value, valid", [
-    ("contrast", "PD", "T1, T2"), ("mode", "both", "auto, paired, simulate"),
-    ("size", 100, "multiple of 16"), ("subjects", [3, 0, 1], "three positive integers"),
-    ("snr", -1.0, "number"), ("slice_factor", 0, "integer"), ("slices_per_subject", 0, "positive integer"),
+    ("contrast", "PD", "'T1', 'T2'"), ("mode", "both", "'auto', 'paired', 'simulate'"),
+    ("size", 100, "multiple of 16"), ("subjects", [3, 0, 1], "a list of 3 values"),
+    ("snr", -1.0, "a number >= 0.5"), ("slice_factor", 0, "an integer in [1, 16]"),
+    ("slices_per_subject", 0, "an integer > 0"), ("train_source", "both", "'real', 'synthetic'"),
 ])
 def test_bad_options_are_usage_errors(option: str, value, valid: str):
     with pytest.raises(UsageError, match=rf"data\.{option}") as info:
-        MRIDataModule(**{option: value})
+        configured_datamodule("mri", **{option: value})
     assert valid in str(info.value)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import imageio.v3 as iio
 import numpy as np
 import pytest
+from conftest import configured_datamodule
 import torch
 
 from benchmark.errors import DataError, UsageError
@@ -87,7 +88,7 @@ def test_scattering_model_properties() -> None:
 ])
 def test_bad_options(options: dict, name: str) -> None:
     with pytest.raises(UsageError, match=f"data.{name}"):
-        NIRDataModule(**options)
+        configured_datamodule("nir", **options)
 
 
 # -- real data ------------------------------------------------------------------------------------------

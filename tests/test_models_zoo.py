@@ -16,6 +16,8 @@ import torch
 
 from benchmark.catalogue import describe_models
 from benchmark.cli import main
+from benchmark.config import build_config
+from benchmark.errors import UsageError
 from benchmark.metrics import METRICS
 from datamodules import DATASETS
 from datamodules.base import PairedDataModule, Split
@@ -103,10 +105,21 @@ def test_figan_variant_defaults(name, theta, k_max):
     assert (hp.alpha, hp.beta, hp.gamma, hp.eta, hp.epsilon, hp.lr) == (1.0, 1.0, 8e-3, 1e-2, 1e-3, 1e-3)
 
 
-def test_figan_k_max_accepts_digit_strings_and_rejects_nonsense():
-    assert MODELS["figan-tg"](image_size=64, k_max="3").hparams.k_max == 3
-    with pytest.raises(Exception, match="k_max"):
-        MODELS["figan-tg"](image_size=64, k_max="most")
+@pytest.mark.parametrize("given, expected", [("1", 1), ("half", "half"), ("17", 17), ("full", "full")])
+def test_figan_k_max_is_typed_from_its_annotation(given, expected):
+    config = build_config("figan-tg", "fluorescence", "smoke", MODELS["figan-tg"], DATASETS["fluorescence"],
+                          [f"model.k_max={given}"])
+    assert config["model"]["k_max"] == expected and type(config["model"]["k_max"]) is type(expected)
+
+
+@pytest.mark.parametrize("given", ["abc", "0", "-3", "1.5"])
+def test_figan_k_max_nonsense_is_one_line_naming_parameter_and_type(given):
+    with pytest.raises(UsageError) as info:
+        build_config("figan-tg", "fluorescence", "smoke", MODELS["figan-tg"], DATASETS["fluorescence"],
+                     [f"model.k_max={given}"])
+    message = str(info.value)
+    assert message.startswith("model.k_max=") and "an integer > 0 or one of 'half', 'full'" in message
+    assert "\n" not in message
 
 
 def test_cgan_scores_in_eval_mode_without_dropout():

@@ -185,7 +185,7 @@ def test_every_space_file_matches_its_model(model):
 
 def test_k_max_fractions_of_the_crop():
     assert [k_max_value(f, 64) for f in ("1px", "1/8", "1/4", "1/2", "3/4", "full")] == \
-        ["1", "8", "16", "half", "48", "full"]
+        [1, 8, 16, "half", 48, "full"]
 
 
 @pytest.mark.parametrize("args, fragment", [

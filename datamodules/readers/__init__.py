@@ -5,6 +5,7 @@ from datamodules.readers.folders import by_stem, list_images, match
 from datamodules.readers.images import (
     IMAGE_SUFFIXES,
     SCALES,
+    Normalization,
     normalize,
     read_array,
     read_image,
@@ -12,5 +13,5 @@ from datamodules.readers.images import (
     read_tensor,
 )
 
-__all__ = ["IMAGE_SUFFIXES", "SCALES", "by_stem", "list_images", "match", "normalize", "read_array",
+__all__ = ["IMAGE_SUFFIXES", "SCALES", "Normalization", "by_stem", "list_images", "match", "normalize", "read_array",
            "read_image", "read_mask", "read_tensor"]

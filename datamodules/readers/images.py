@@ -15,7 +15,9 @@ Conventions:
 from __future__ import annotations
 
 import logging
+import typing
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -24,7 +26,8 @@ from benchmark.errors import DataError
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff")
 LUMA = np.array([0.2989, 0.5870, 0.1140])
-SCALES = ("dtype", "percentile", "minmax")
+Normalization = Literal["dtype", "percentile", "minmax"]  # how raw intensities map to [0, 1]
+SCALES = typing.get_args(Normalization)
 PERCENTILES = (0.1, 99.9)
 _INT_MAX = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 

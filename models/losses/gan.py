@@ -1,12 +1,16 @@
 """Adversarial objectives on discriminator logits: vanilla (BCE, Goodfellow 2014) and least squares (LSGAN)."""
 from __future__ import annotations
 
+import typing
+from typing import Literal
+
 import torch
 import torch.nn.functional as F
 
 from benchmark.errors import UsageError
 
-GAN_MODES = ("vanilla", "lsgan")
+GANMode = Literal["vanilla", "lsgan"]
+GAN_MODES = typing.get_args(GANMode)
 
 
 def adversarial_loss(logits: torch.Tensor, real: bool, mode: str = "vanilla") -> torch.Tensor:

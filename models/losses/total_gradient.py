@@ -26,12 +26,14 @@ from __future__ import annotations
 
 import numbers
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import torch
 from torch import Tensor, nn
 
-KMax = int | str
+from benchmark.option_types import PositiveInt
+
+KMax = PositiveInt | Literal["half", "full"]  # the largest lag: a count, N // 2 or N - 1
 
 # Direct loop for k_max up to this: measured on CPU (32..512 px, batch 8, forward + backward), the
 # loop ties with the FFT path at k_max = 2-3 and loses beyond; at 1-2 it is as fast and has no FFT rounding.

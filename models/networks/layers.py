@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import functools
+import typing
+from typing import Literal
 
 from torch import nn
 
 from benchmark.errors import UsageError
 
-NORMS = ("batch", "instance", "none")
+Norm = Literal["batch", "instance", "none"]
+NORMS = typing.get_args(Norm)
 
 
 def norm_layer(kind: str) -> type[nn.Module] | functools.partial | None:

@@ -1,7 +1,7 @@
 """The one evaluation protocol every model is scored by.
 
-The runner builds an :class:`Evaluator` from what the datamodule declares (`evaluator_for`: masked metrics or
-not, extra metrics, plus the metrics a dataset's reference paper used) and hands it to the model; the model's
+The build step makes an :class:`Evaluator` from what the datamodule declares (`evaluator_for`: masked metrics
+or not, and its extra metrics, the ones its reference paper reports among them) and hands it to the model; the model's
 shared validation and test steps call it. Models therefore never decide how they are scored.
 
 Per-image rows hold every metric for the prediction, `input_<metric>` for the untouched source (the floor)
@@ -18,10 +18,6 @@ from typing import Any
 import torch
 
 from benchmark.metrics import FULL_REFERENCE, METRICS
-
-# Metrics the reference paper of a dataset reports beyond what its datamodule declares (`extra_metrics`):
-# LoHiResGAN (Islam et al. 2023) reports PIQE of 64 mT, 3 T and translated images.
-PROTOCOL_EXTRAS: dict[str, tuple[str, ...]] = {"mri": ("piqe",)}
 
 
 class Evaluator:
@@ -69,9 +65,9 @@ class Evaluator:
 
 
 def evaluator_for(datamodule: Any) -> Evaluator:
-    """The evaluator a dataset is scored with: its mask rule, volumes, declared extras and protocol extras."""
-    extra = (*getattr(datamodule, "extra_metrics", ()), *PROTOCOL_EXTRAS.get(getattr(datamodule, "name", ""), ()))
-    return Evaluator(masked=datamodule.masked_metrics, volumetric=datamodule.volumetric, extra=extra)
+    """The evaluator a dataset is scored with: its mask rule, volumes and the extra metrics it declares."""
+    return Evaluator(masked=datamodule.masked_metrics, volumetric=datamodule.volumetric,
+                     extra=datamodule.extra_metrics)
 
 
 def _mean(values: list[float]) -> float:

@@ -24,7 +24,9 @@ class Parser(argparse.ArgumentParser):
 
 def split_names(value: str, registry: dict[str, Any], option: str) -> list[str]:
     """A comma list or `all`, each name checked against the registry."""
-    names = list(registry) if value.strip() == "all" else [n.strip() for n in value.split(",") if n.strip()]
+    # `all`: every entry that runs without a data folder (datasets with `needs_root` are left out)
+    names = ([n for n in registry if not getattr(registry[n], "needs_root", False)] if value.strip() == "all"
+             else [n.strip() for n in value.split(",") if n.strip()])
     if not names:
         raise UsageError(f"{option} is empty; valid: all, {', '.join(registry)}")
     for name in names:

@@ -48,8 +48,7 @@ def nir(extracted: Path, out: Path) -> None:
     """Ma et al.'s ``<x>/{train,val}/{A,B}`` -> ``{train,val,test}/{A,B}``: their val is our test (their
     README puts the images to translate there); every 10th training image of A and of B is our val. A
     release with its own test/ keeps val/ and test/ as they are."""
-    root = next((d for d in _folders(extracted) if (d / "train" / "A").is_dir() and (d / "train" / "B").is_dir()),
-                None)
+    root = next((d for d in _folders(extracted) if all((d / "train" / side).is_dir() for side in "AB")), None)
     if root is None:
         raise DataError(f"{extracted}: no <folder>/train/A and train/B in the archive (expected Ma et al.'s "
                         "datasets/NIRI_to_NIRII/{train,val}/{A,B}/)")
@@ -99,7 +98,8 @@ def verify_div2k(out: Path) -> dict[str, Any]:
     if not files:
         raise DataError(f"{out / 'hr'}: no images after unpacking")
     shapes = {p.name: list(read_array(p)[0].shape) for p in (files[0], files[-1])}
-    return {"dataset": "fluorescence (hr folder)", "source": str(out), "images": len(files), "decoded": shapes}
+    return {"dataset": "fluorescence (hr folder)", "source": str(out), "images": len(files),
+            "decoded": shapes}
 
 
 W2S_FIELD = re.compile(r"Image(\d{3})$")
@@ -112,7 +112,8 @@ def w2s(extracted: Path, out: Path) -> None:
     source = capture 249 (W2S's avg1), target = the mean of the 400 captures, per field and channel."""
     import tifffile
 
-    fields = [d for d in _folders(extracted) if W2S_FIELD.fullmatch(d.name) and any(d.glob("wf_channel*.npy"))]
+    fields = [d for d in _folders(extracted)
+              if W2S_FIELD.fullmatch(d.name) and any(d.glob("wf_channel*.npy"))]
     if not fields:
         raise DataError(f"{extracted}: no Image<nnn>/wf_channel<c>.npy in the archive (expected the W2S raw "
                         "data layout)")

@@ -51,6 +51,9 @@ class Source:
 NIR_REPO = "zhuoranzma/Deep-learning-for-in-vivo-near-infrared-imaging"
 NIR_COMMIT = "8d35addecc41cafaba6bb36815cfeb16fdd571e8"  # the commit of the datasets.zip LFS pointer read
 
+DIV2K_URL = "https://data.vision.ee.ethz.ch/cvl/DIV2K"
+DIV2K_HASHES = "tensorflow/datasets, tensorflow_datasets/url_checksums/div2k.txt"
+
 SOURCES: dict[str, Source] = {s.name: s for s in (
     Source(
         name="nir",
@@ -62,35 +65,37 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
             sha256="68942058d7bf104b178bc277bbc93b7434c9bbba93e1ce0207760bcadc509379", size=422_416_668,
             hash_source=f"the Git LFS pointer of datasets.zip in {NIR_REPO} (commit {NIR_COMMIT[:7]})"),),
         layout=layouts.nir, output="nir", checks=(DataCheck("nir", "nir"),),
-        notes=("The release has train/ and val/ (its README: val holds the images to translate): val becomes "
-               "test/, and every 10th training image of A and of B (sorted by name) becomes val/.",)),
+        notes=(("The release has train/ and val/ (its README: val holds the images to translate): val "
+                "becomes test/, and every 10th training image of A and of B (sorted by name) becomes "
+                "val/."),)),
     Source(
         name="isl",
-        title="In silico labeling data sample (confocal max projections: the x4 fine-tuning images of FI-GAN)",
-        citation="Christiansen et al., In silico labeling: predicting fluorescent labels in unlabeled images, Cell 2018",
+        title="In silico labeling data sample (confocal max projections: FI-GAN's x4 fine-tuning images)",
+        citation="Christiansen et al., In silico labeling: predicting fluorescent labels in unlabeled "
+                 "images, Cell 2018",
         files=(RemoteFile(
             name="data_sample.zip", url="https://storage.googleapis.com/in-silico-labeling/data_sample.zip",
             sha256=None, size=None,
             hash_source="google/in-silico-labeling's README gives only the URL and '2 GB'"),),
         layout=layouts.isl, output="isl", checks=(DataCheck("fluorescence", "isl"),),
-        notes=("Only the fluorescence channels' max projections (depth_computation-MAXPROJECT, channel-*_CONFOCAL"
-               ", is_mask-false) are kept, in isl/hr/.",)),
+        notes=(("Only the fluorescence channels' max projections (depth_computation-MAXPROJECT, "
+                "channel-*_CONFOCAL, is_mask-false) are kept, in isl/hr/."),)),
     Source(
         name="div2k",
         title="DIV2K high-resolution images, train (800) and validation (100): FI-GAN's pre-training source",
-        citation="Agustsson and Timofte, NTIRE 2017 challenge on single image super-resolution: dataset and study, CVPRW 2017",
+        citation="Agustsson and Timofte, NTIRE 2017 challenge on single image super-resolution: dataset and "
+                 "study, CVPRW 2017",
         files=(
-            RemoteFile(name="DIV2K_train_HR.zip", url="https://data.vision.ee.ethz.ch/cvl/DIV2K/DIV2K_train_HR.zip",
+            RemoteFile(name="DIV2K_train_HR.zip", url=f"{DIV2K_URL}/DIV2K_train_HR.zip",
                        sha256="9d0b9c463f6e35b6c62cc6a930ee2224f670b34c1df841a57670f9acf0f6c335",
-                       size=3_530_603_713,
-                       hash_source="tensorflow/datasets, tensorflow_datasets/url_checksums/div2k.txt"),
-            RemoteFile(name="DIV2K_valid_HR.zip", url="https://data.vision.ee.ethz.ch/cvl/DIV2K/DIV2K_valid_HR.zip",
+                       size=3_530_603_713, hash_source=DIV2K_HASHES),
+            RemoteFile(name="DIV2K_valid_HR.zip", url=f"{DIV2K_URL}/DIV2K_valid_HR.zip",
                        sha256="20dd31fd84d777bc1cf5d6b7654a3f569c0aec74458ae094122ad1d0489900fc",
-                       size=448_993_893,
-                       hash_source="tensorflow/datasets, tensorflow_datasets/url_checksums/div2k.txt")),
+                       size=448_993_893, hash_source=DIV2K_HASHES)),
         layout=layouts.div2k, output="div2k", verify=layouts.verify_div2k,
-        notes=("All 900 images go to div2k/hr/ (the fluorescence dataset's hr layout, read as grey). Loading them "
-               "all takes tens of GB, so the check counts them and reads the first.",)),
+        notes=(("All 900 images go to div2k/hr/ (the fluorescence dataset's hr layout, read as grey). "
+                "Loading them all takes tens of GB, so the check counts them and reads the first and "
+                "last."),)),
     Source(
         name="w2s",
         title="W2S (Widefield2SIM) raw data: widefield captures and SIM of 120 fields x 3 channels",
@@ -99,20 +104,20 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
             name="W2S_raw.zip", url="https://datasets.epfl.ch/w2s/W2S_raw.zip", sha256=None, size=None,
             hash_source="IVRL/w2s's README gives only the URL"),),
         layout=layouts.w2s, output="w2s", checks=(DataCheck("paired-folder", "w2s"),),
-        notes=("Unpacked for denoising as a paired-folder: source = the single capture avg1 (index 249, as the "
-               "W2S README defines it), target = the mean of all 400 captures (the noise-free widefield image), "
-               "16-bit and float32 TIFF per field and channel. Fields 001-072 train, 073-080 val (our choice), "
-               "081-120 test (the W2S test set).",)),
+        notes=(("Unpacked for denoising as a paired-folder: source = the single capture avg1 (index 249, "
+                "as the W2S README defines it), target = the mean of all 400 captures (the noise-free "
+                "widefield image), 16-bit and float32 TIFF per field and channel. Fields 001-072 train, "
+                "073-080 val (our choice), 081-120 test (the W2S test set)."),)),
     Source(
         name="fmd",
         title="FMD: fluorescence microscopy denoising (12 sample/microscope types, 5 noise levels)",
-        citation="Zhang et al., A Poisson-Gaussian denoising dataset with real fluorescence microscopy images, "
-                 "CVPR 2019",
+        citation="Zhang et al., A Poisson-Gaussian denoising dataset with real fluorescence microscopy "
+                 "images, CVPR 2019",
         gated=("FMD is shared as a Google Drive folder, which needs a browser: "
                "https://drive.google.com/drive/folders/1aygMzSDdoq63IqSk-ly8cMq0_owup8UM (linked from "
                "yinhaoz/denoising-fluorescence's README; its download_dataset.sh fetches it per microscope). "
-               "Unpack it so that DIR/<Type>/{raw,avg2,avg4,avg8,avg16,gt}/<fov>/ and DIR/test_mix/ exist, then "
-               "run: python -m benchmark data check --data fmd --data-root DIR")),
+               "Unpack it so that DIR/<Type>/{raw,avg2,avg4,avg8,avg16,gt}/<fov>/ and DIR/test_mix/ exist, "
+               "then run: python -m benchmark data check --data fmd --data-root DIR")),
     Source(
         name="ulf-enc",
         title="ULF-EnC challenge: paired 64 mT / 3 T brain MRI",

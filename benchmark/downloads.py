@@ -63,7 +63,8 @@ class ResumingDownloader:
                 expected = have + int(length) if length is not None else self.size
                 with open(self.part, "ab" if have else "wb") as out, \
                         tqdm(total=expected, initial=have, unit="B", unit_scale=True, desc=self.part.stem,
-                             disable=None if self.progress is None else not self.progress, file=sys.stderr) as bar:
+                             disable=None if self.progress is None else not self.progress,
+                             file=sys.stderr) as bar:
                     # read1: whatever has arrived (up to CHUNK), written at once, so a connection that
                     # breaks mid-chunk loses nothing already received
                     while chunk := _read_some(response):
@@ -71,7 +72,8 @@ class ResumingDownloader:
                         bar.update(len(chunk))
             got = self.part.stat().st_size
             if expected is not None and got < expected:
-                raise requests.exceptions.ConnectionError(f"connection closed after {got} of {expected} bytes")
+                raise requests.exceptions.ConnectionError(f"connection closed after {got} of {expected} "
+                                                          "bytes")
         got = self.part.stat().st_size
         if self.size is not None and got != self.size:
             self.part.unlink()
@@ -104,15 +106,16 @@ def fetch(file: RemoteFile, folder: Path, mirror: str | None = None, check_hash:
     import requests
 
     if check_hash and file.sha256 is None:
-        raise UsageError(f"{file.name}: no published checksum to verify it against ({file.hash_source}); rerun "
-                         "with --no-hash-check to download it unverified")
+        raise UsageError(f"{file.name}: no published checksum to verify it against ({file.hash_source}); "
+                         "rerun with --no-hash-check to download it unverified")
     folder.mkdir(parents=True, exist_ok=True)
     part = folder / f"{file.name}.part"
     downloader = ResumingDownloader(part, file.size, progress)
     pooch.get_logger().setLevel("WARNING")
     try:
-        path = pooch.retrieve(mirrored(file, mirror), known_hash=f"sha256:{file.sha256}" if check_hash else None,
-                              fname=file.name, path=folder, downloader=downloader)
+        known = f"sha256:{file.sha256}" if check_hash else None
+        path = pooch.retrieve(mirrored(file, mirror), known_hash=known, fname=file.name, path=folder,
+                              downloader=downloader)
     except ValueError as exc:  # pooch: hash mismatch (the file is deleted); ours: wrong size
         part.unlink(missing_ok=True)
         got = re.search(r"but got (\w+)", str(exc))
@@ -121,7 +124,8 @@ def fetch(file: RemoteFile, folder: Path, mirror: str | None = None, check_hash:
                         f"({file.hash_source}); nothing was kept, rerun to try again") from None
     except requests.exceptions.RequestException as exc:
         kept = part.stat().st_size if part.exists() else 0
-        resume = f"{kept} bytes kept in {part}; rerun the same command to resume" if kept else "rerun to retry"
+        resume = (f"{kept} bytes kept in {part}; rerun the same command to resume" if kept
+                  else "rerun to retry")
         reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
         raise DataError(f"{file.name}: download from {mirrored(file, mirror)} failed ({reason}); {resume}") \
             from None

@@ -57,13 +57,13 @@ from datamodules.readers import (
     intensity_bounds,
     list_images,
     match,
+    nifti,
     read_array,
     read_channels,
     read_mask,
     rescale,
     suffix_of,
 )
-from datamodules.readers import nifti
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff")
 SUFFIXES = IMAGE_SUFFIXES + nifti.SUFFIXES
@@ -158,8 +158,8 @@ class PairedFolderDataModule(PairedDataModule):
 
     def _require_training(self) -> None:
         if self.test_only:
-            raise DataError(f"{self.root}: only a test/ split, a test set for `python -m benchmark evaluate`; "
-                            "training needs train/ and val/ beside it")
+            raise DataError(f"{self.root}: only a test/ split, a test set for `python -m benchmark "
+                            "evaluate`; training needs train/ and val/ beside it")
 
     def summary(self) -> dict[str, Any]:
         out = super().summary()
@@ -176,13 +176,14 @@ class PairedFolderDataModule(PairedDataModule):
                             "<root>/{train,val,test}/{source,target}/<name>.png|tif|tiff|nii.gz)")
         present = [s for s in SPLITS if (root / s).is_dir()]
         if not present:
-            raise DataError(f"{root}: no split folder (expected <root>/{{train,val,test}}/{{source,target}}/, "
-                            "or only <root>/test/ for a test set)")
+            raise DataError(f"{root}: no split folder (expected <root>/{{train,val,test}}/"
+                            "{source,target}/, or only <root>/test/ for a test set)")
         if present != ["test"]:
             for split in SPLITS:
                 if split not in present:
-                    raise DataError(f"{root / split}: split folder not found (a root with train/ or val/ needs "
-                                    "all of train/, val/ and test/; a root with only test/ is a test set)")
+                    raise DataError(f"{root / split}: split folder not found (a root with train/ or val/ "
+                                    "needs all of train/, val/ and test/; a root with only test/ is a test "
+                                    "set)")
         pairs = {split: self._pairs(root / split) for split in present}
         self._check_kinds([p for split in present for p in pairs[split]])
         items = {split: [self._read(p) for p in pairs[split]] for split in present}
@@ -200,8 +201,9 @@ class PairedFolderDataModule(PairedDataModule):
         for lonely, other in ((only_source, "target"), (only_target, "source")):
             if lonely:
                 raise DataError(f"{lonely[0]}: no partner of that name in {folder / other}")
-        masks = by_stem(list_images(folder / "mask", SUFFIXES, KIND), SUFFIXES) if (folder / "mask").is_dir() \
-            else None
+        masks = None
+        if (folder / "mask").is_dir():
+            masks = by_stem(list_images(folder / "mask", SUFFIXES, KIND), SUFFIXES)
         pairs = []
         for source, target in matched:
             name = image_name(source, SUFFIXES)
@@ -209,8 +211,8 @@ class PairedFolderDataModule(PairedDataModule):
             if masks is not None:
                 mask = masks.get(name)
                 if mask is None:
-                    raise DataError(f"{source}: no mask of that name in {folder / 'mask'} (a split with mask/ "
-                                    "needs one mask per image)")
+                    raise DataError(f"{source}: no mask of that name in {folder / 'mask'} (a split with "
+                                    "mask/ needs one mask per image)")
             pairs.append(_Pair(name, source, target, mask))
         return pairs
 
@@ -219,17 +221,18 @@ class PairedFolderDataModule(PairedDataModule):
         for pair in pairs:
             for other in (pair.target, pair.mask):
                 if other is not None and (suffix_of(other, SUFFIXES) in nifti.SUFFIXES) != pair.volume:
-                    kinds = ("a NIfTI volume", "a 2-D image") if pair.volume else ("a 2-D image", "a NIfTI volume")
-                    raise DataError(f"{other}: {kinds[1]} paired with {kinds[0]} {pair.source} (a pair is two "
-                                    "images or two volumes)")
+                    volume, image = "a NIfTI volume", "a 2-D image"
+                    mine, its = (volume, image) if pair.volume else (image, volume)
+                    raise DataError(f"{other}: {its} paired with {mine} {pair.source} (a pair is two images "
+                                    "or two volumes)")
         volumes = [p for p in pairs if p.volume]
         images = [p for p in pairs if not p.volume]
         if volumes and images:
             raise DataError(f"{images[0].source}: a 2-D image in a dataset of NIfTI volumes (such as "
                             f"{volumes[0].source}); use one kind per dataset")
         if volumes and self.normalize == "dtype":
-            raise UsageError(f"data.normalize=dtype: NIfTI volumes ({volumes[0].source}) have no fixed range; "
-                             "use percentile or minmax")
+            raise UsageError(f"data.normalize=dtype: NIfTI volumes ({volumes[0].source}) have no fixed "
+                             "range; use percentile or minmax")
         self.volumetric = bool(volumes)
 
     def _read(self, pair: _Pair) -> _Item:
@@ -247,8 +250,8 @@ class PairedFolderDataModule(PairedDataModule):
             dtypes.append(str(dtype))
         source, target = arrays
         if source.shape[1:] != target.shape[1:]:
-            raise DataError(f"{pair.target}: size {_size(target.shape[1:])} differs from its source {pair.source} "
-                            f"({_size(source.shape[1:])})")
+            raise DataError(f"{pair.target}: size {_size(target.shape[1:])} differs from its source "
+                            f"{pair.source} ({_size(source.shape[1:])})")
         if source.shape[0] != target.shape[0]:
             raise DataError(f"{pair.target}: {target.shape[0]} channel(s), its source {pair.source} has "
                             f"{source.shape[0]}")
@@ -264,14 +267,15 @@ class PairedFolderDataModule(PairedDataModule):
         source = nifti.to_slices(nifti.read_volume(pair.source)[0], self.slice_axis)
         target = nifti.to_slices(nifti.read_volume(pair.target)[0], self.slice_axis)
         if source.shape != target.shape:
-            raise DataError(f"{pair.target}: volume of {_size(target.shape)} (slices x rows x columns) differs "
-                            f"from its source {pair.source} ({_size(source.shape)}); a pair shares one voxel grid")
+            raise DataError(f"{pair.target}: volume of {_size(target.shape)} (slices x rows x columns) "
+                            f"differs from its source {pair.source} ({_size(source.shape)}); a pair shares "
+                            "one voxel grid")
         mask = None
         if pair.mask is not None:
             mask = nifti.to_slices(nifti.read_volume(pair.mask)[0], self.slice_axis) > 0.5
             if mask.shape != source.shape:
-                raise DataError(f"{pair.mask}: mask shape differs from its volume {pair.source}; the mask must "
-                                "lie on the volume's voxel grid")
+                raise DataError(f"{pair.mask}: mask shape differs from its volume {pair.source}; the mask "
+                                "must lie on the volume's voxel grid")
         return _Item(pair, source[None], target[None], mask, ("nifti", "nifti"))
 
     def _check_channels(self, items: list[_Item]) -> None:

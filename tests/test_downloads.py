@@ -10,7 +10,6 @@ import threading
 import zipfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
@@ -94,7 +93,8 @@ def nir_archive() -> bytes:
     return _zip(members)
 
 
-def _serve(monkeypatch, server: Server, name: str, files: dict[str, bytes], sha: dict[str, str] | None = None):
+def _serve(monkeypatch, server: Server, name: str, files: dict[str, bytes],
+           sha: dict[str, str] | None = None) -> None:
     """Serve `files` and point catalogue entry `name` at them (sizes and hashes of the served bytes unless
     `sha` overrides a hash)."""
     server.files.update(files)
@@ -109,9 +109,11 @@ def test_nir_downloads_unpacks_into_the_reader_layout_and_checks(server, monkeyp
     _serve(monkeypatch, server, "nir", {"datasets.zip": archive})
     assert main(["data", "download", "nir", "--to", str(tmp_path)]) == 0
     out = tmp_path / "nir"
-    counts = {f"{s}/{side}": len(list((out / s / side).iterdir())) for s in ("train", "val", "test") for side in "AB"}
+    counts = {f"{s}/{side}": len(list((out / s / side).iterdir()))
+              for s in ("train", "val", "test") for side in "AB"}
     assert counts == {"train/A": 3, "train/B": 3, "val/A": 1, "val/B": 1, "test/A": 2, "test/B": 2}
-    assert (out / "val/A/a0.png").is_file() and (out / "test/B/1.png").is_file()  # every 10th: a0; val -> test
+    # every 10th training image (a0) is held out; their val is our test
+    assert (out / "val/A/a0.png").is_file() and (out / "test/B/1.png").is_file()
     kept = tmp_path / "downloads" / "datasets.zip"
     assert hashlib.sha256(kept.read_bytes()).hexdigest() == hashlib.sha256(archive).hexdigest()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["downloads", "nir"]  # no scratch folder, no .part
@@ -177,7 +179,8 @@ def test_an_interrupted_download_resumes_where_it_stopped(server, monkeypatch, t
 def test_gated_sets_say_where_and_how(tmp_path, capsys):
     assert main(["data", "download", "fmd", "--to", str(tmp_path)]) == 1
     err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "https://drive.google.com/drive/folders/1aygMzSDdoq63IqSk-ly8cMq0_owup8UM" in err
+    assert err.count("\n") == 0
+    assert "https://drive.google.com/drive/folders/1aygMzSDdoq63IqSk-ly8cMq0_owup8UM" in err
     assert "data check --data fmd" in err
     assert main(["data", "download", "ulf-enc", "--to", str(tmp_path)]) == 1
     err = capsys.readouterr().err.strip()
@@ -201,7 +204,8 @@ def test_a_source_without_published_checksum_needs_the_flag(server, monkeypatch,
     stem = "lab-Rubin,condition-B,acquisition_date,year-2016,well-B2,tile_computation-STITCHED"
     members = {f"data_sample/condition_b_sample/{stem},depth_computation-MAXPROJECT,channel-{c}_CONFOCAL,"
                f"is_mask-false.png": _png(rng, (64, 64), np.uint16) for c in ("DAPI", "MAP2", "NFH")}
-    members[f"data_sample/condition_b_sample/{stem},z_depth-0,channel-BRIGHTFIELD,is_mask-false.png"] = _png(rng)
+    folder = "data_sample/condition_b_sample"
+    members[f"{folder}/{stem},z_depth-0,channel-BRIGHTFIELD,is_mask-false.png"] = _png(rng)
     members[f"data_sample/condition_b_sample/{stem},depth_computation-MAXPROJECT,channel-DAPI_CONFOCAL,"
             "is_mask-true.png"] = _png(rng)
     server.files["data_sample.zip"] = _zip(members)
@@ -214,7 +218,8 @@ def test_a_source_without_published_checksum_needs_the_flag(server, monkeypatch,
     digest = hashlib.sha256(server.files["data_sample.zip"]).hexdigest()
     assert f"its SHA-256 is {digest}" in captured.err
     assert sorted(p.name.split("channel-")[1] for p in (tmp_path / "isl" / "hr").iterdir()) == [
-        "DAPI_CONFOCAL,is_mask-false.png", "MAP2_CONFOCAL,is_mask-false.png", "NFH_CONFOCAL,is_mask-false.png"]
+        "DAPI_CONFOCAL,is_mask-false.png", "MAP2_CONFOCAL,is_mask-false.png",
+        "NFH_CONFOCAL,is_mask-false.png"]
     summary = json.loads(captured.out[captured.out.index("{"):])
     assert summary["dataset"] == "fluorescence" and summary["source"] == str(tmp_path / "isl")
 
@@ -244,10 +249,12 @@ def test_w2s_becomes_a_paired_folder_for_denoising(server, monkeypatch, tmp_path
 
 def test_div2k_fetches_both_archives_and_verifies_without_loading_all(server, monkeypatch, tmp_path, capsys):
     rng = np.random.default_rng(3)
-    files = {"DIV2K_train_HR.zip": _zip({f"DIV2K_train_HR/{i:04d}.png": _png(rng, (20, 30, 3)) for i in (1, 2)}),
+    train = {f"DIV2K_train_HR/{i:04d}.png": _png(rng, (20, 30, 3)) for i in (1, 2)}
+    files = {"DIV2K_train_HR.zip": _zip(train),
              "DIV2K_valid_HR.zip": _zip({"DIV2K_valid_HR/0801.png": _png(rng, (20, 30, 3))})}
     _serve(monkeypatch, server, "div2k", files)
     assert main(["data", "download", "div2k", "--to", str(tmp_path)]) == 0
-    assert sorted(p.name for p in (tmp_path / "div2k" / "hr").iterdir()) == ["0001.png", "0002.png", "0801.png"]
+    names = sorted(p.name for p in (tmp_path / "div2k" / "hr").iterdir())
+    assert names == ["0001.png", "0002.png", "0801.png"]
     summary = _json_after(capsys)
     assert summary["images"] == 3 and summary["decoded"] == {"0001.png": [20, 30], "0801.png": [20, 30]}

@@ -16,6 +16,6 @@ from datamodules.readers.images import (
     rescale,
 )
 
-__all__ = ["IMAGE_SUFFIXES", "SCALES", "by_stem", "dtype_scaled", "image_name", "intensity_bounds", "list_images",
-           "match", "normalize", "read_array", "read_channels", "read_image", "read_mask", "read_tensor",
-           "rescale", "suffix_of"]
+__all__ = ["IMAGE_SUFFIXES", "SCALES", "by_stem", "dtype_scaled", "image_name", "intensity_bounds",
+           "list_images", "match", "normalize", "read_array", "read_channels", "read_image", "read_mask",
+           "read_tensor", "rescale", "suffix_of"]

@@ -106,7 +106,8 @@ def read_array(path: str | Path) -> tuple[np.ndarray, np.dtype]:
 
 
 def _to_channels(array: np.ndarray, path: Path) -> np.ndarray:
-    """(H, W) -> (1, H, W); (H, W, C<=4) channels last (a PNG's alpha dropped); (C<=16, H, W) channels first."""
+    """(H, W) -> (1, H, W); (H, W, C<=4) channels last (a PNG's alpha dropped); (C<=16, H, W) channels
+    first."""
     if array.dtype == np.bool_:
         array = array.astype(np.uint8)
     if array.ndim == 2:

@@ -6,7 +6,8 @@ Layout (``root``); partners share a name, the suffix may differ (``a.png`` pairs
     <root>/{train,val,test}/target/<name>.<png|tif|tiff|nii.gz|nii>
     <root>/{train,val,test}/mask/<name>.<...>     optional; with it every image of the split needs a mask
 
-A root with ``train/`` needs ``val/`` and ``test/`` too; a root with only ``test/`` is a test set: `python -m
+Training uses whole images unless ``crop_size`` is set (random crops and flips, as for every dataset: set it
+for large images). A root with ``train/`` needs ``val/`` and ``test/`` too; a root with only ``test/`` is a test set: `python -m
 benchmark evaluate` scores a checkpoint on it (training on it fails with one line saying so). Masks are
 where full-reference metrics are computed (as MRI's brain mask): nonzero pixels of a PNG/TIFF mask, values
 > 0.5 of a NIfTI mask (so probabilistic masks work), on the grid of its image.
@@ -346,9 +347,6 @@ class PairedFolderDataModule(PairedDataModule):
                 ids.append(f"{item.pair.name}/z{k:03d}")
                 if item.mask is not None:
                     masks.append(torch.from_numpy(item.mask[k][None].copy()))
-        if masks and len(masks) != len(ids):
-            raise DataError(f"{items[0].pair.source.parent.parent}: some images of the split have masks and "
-                            "others not")
         return Split(source=sources, target=targets, ids=ids, mask=masks or None)
 
     def _kept_slices(self, item: _Item) -> list[int]:

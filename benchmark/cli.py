@@ -1,4 +1,4 @@
-"""`python -m benchmark`: run, list, leaderboard, data check.
+"""`python -m benchmark`: run, list, leaderboard, data check, data download.
 
 Every user mistake ends as one line on stderr and exit code 2 (usage) or 1 (data, files); never a traceback.
 """
@@ -25,7 +25,9 @@ class Parser(argparse.ArgumentParser):
 
 def split_names(value: str, registry: dict[str, Any], option: str) -> list[str]:
     """A comma list or `all`, each name checked against the registry."""
-    names = list(registry) if value.strip() == "all" else [n.strip() for n in value.split(",") if n.strip()]
+    # `all`: every entry that runs without a data folder (datasets with `needs_root` are left out)
+    names = ([n for n in registry if not getattr(registry[n], "needs_root", False)] if value.strip() == "all"
+             else [n.strip() for n in value.split(",") if n.strip()])
     if not names:
         raise UsageError(f"{option} is empty; valid: all, {', '.join(registry)}")
     for name in names:
@@ -98,6 +100,14 @@ def build_parser() -> Parser:
     check.add_argument("--preset", default="quick", help="the preset whose data options apply (default quick)")
     check.add_argument("--config", default=None, help="a YAML file with a data section (a run's config.yaml)")
     check.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    fetch = data_sub.add_parser("download", help="download, verify and unpack a public dataset, then check it")
+    fetch.add_argument("name", nargs="?", help="dataset to fetch (--list shows them)")
+    fetch.add_argument("--to", help="folder to download and unpack into")
+    fetch.add_argument("--list", action="store_true", help="list the known datasets and exit")
+    fetch.add_argument("--mirror", default=None, help="fetch <MIRROR>/<file name> instead (checksums still apply)")
+    fetch.add_argument("--no-hash-check", action="store_true",
+                       help="accept files without a published checksum (their SHA-256 is printed)")
+    fetch.add_argument("--no-check", action="store_true", help="skip `data check` on the unpacked folder")
     return parser
 
 
@@ -244,6 +254,28 @@ def cmd_data_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data_download(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from benchmark.downloads import describe, download
+
+    if args.list or not args.name:
+        print(describe())
+        return 0
+    if not args.to:
+        raise UsageError("data download: --to DIR is required (where to download and unpack)")
+    result = download(args.name, args.to, mirror=args.mirror, check_hash=not args.no_hash_check)
+    if args.no_check:
+        return 0
+    if result.source.verify is not None:
+        print(json.dumps(result.source.verify(result.folder), indent=2))
+    for check in result.source.checks:
+        cmd_data_check(argparse.Namespace(data=check.dataset, data_root=str(Path(args.to) / check.folder),
+                                          overrides=list(check.overrides), preset="quick", config=None))
+    return 0
+
+
+DATA_COMMANDS = {"check": cmd_data_check, "download": cmd_data_download}
 COMMANDS = {"run": cmd_run, "list": cmd_list, "leaderboard": cmd_leaderboard, "evaluate": cmd_evaluate,
             "perf": cmd_perf}
 
@@ -252,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     def command() -> int:
         args = build_parser().parse_args(argv)
         if args.command == "data":
-            return cmd_data_check(args)
+            return DATA_COMMANDS[args.data_command](args)
         return COMMANDS[args.command](args)
 
     return exit_code_of(command)

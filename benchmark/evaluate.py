@@ -21,10 +21,11 @@ import torch
 from benchmark import records
 from benchmark.config import FILE_SECTIONS, load_yaml, parameters
 from benchmark.errors import BenchError, UsageError
-from benchmark.evaluation import summarise
-from benchmark.run_config import RunConfig, build_datamodule, build_model, prepare, saved_request
+from benchmark.evaluation import evaluator_for, summarise
+from benchmark.run_config import RunConfig, build_datamodule, derived, model_for, prepare, saved_request
 from benchmark.test_results import TestResults
 from benchmark.trainer import scoring_trainer
+from datamodules.base import PairedDataModule
 from models.base import TranslationModel
 
 
@@ -68,6 +69,20 @@ def load_weights(model: TranslationModel, checkpoint: Path) -> None:
                          f"({len(missing)} weights missing, e.g. {missing[0]})")
 
 
+def trained_model(config: RunConfig, datamodule: PairedDataModule, checkpoint: Path) -> TranslationModel:
+    """The run's model at the sizing it was trained with (its config.yaml's `derived` section: a test-only
+    folder has no training images to size it by), its weights, and the test set's evaluator."""
+    saved = load_yaml(checkpoint.parent.parent / "config.yaml", "config file", FILE_SECTIONS)
+    sizing = saved.get("derived") or derived(config, datamodule)
+    if sizing.get("in_channels", datamodule.channels) != datamodule.channels:
+        raise BenchError(f"--checkpoint {checkpoint} expects {sizing['in_channels']}-channel images, "
+                         f"{config.data} has {datamodule.channels}")
+    model = model_for(config, sizing)
+    load_weights(model, checkpoint)
+    model.evaluator = evaluator_for(datamodule)
+    return model
+
+
 def evaluate(checkpoint: str, data: str | None = None, data_root: str | None = None,
              overrides: list[str] | None = None, devices: str | None = None) -> dict[str, Any]:
     path = Path(checkpoint)
@@ -75,8 +90,7 @@ def evaluate(checkpoint: str, data: str | None = None, data_root: str | None = N
         raise BenchError(f"--checkpoint {checkpoint} does not exist")
     config = evaluation_config(path, data, data_root, overrides, devices)
     datamodule = build_datamodule(config)
-    model = build_model(config, datamodule)
-    load_weights(model, path)
+    model = trained_model(config, datamodule, path)
     results = TestResults()
     trainer = scoring_trainer(config, model, [results])
     trainer.test(model, datamodule=datamodule, verbose=False)

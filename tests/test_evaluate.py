@@ -28,10 +28,15 @@ def test_evaluate_bad_checkpoint_is_one_line(tmp_path, capsys, results_dir):
     bogus = tmp_path / "run" / "checkpoints" / "best.ckpt"
     bogus.parent.mkdir(parents=True)
     bogus.write_bytes(b"not a checkpoint")
-    assert main(["evaluate", "--checkpoint", str(bogus), "--data", "fmd", "--model", "unet"]) == 1
+    assert main(["evaluate", "--checkpoint", str(bogus)]) == 2  # no config.yaml in its run folder
+    assert "no config.yaml" in capsys.readouterr().err
+    assert main(["run", "--model", "unet", "--data", "fmd", "--preset", "smoke", "--no-leaderboard"]) == 0
+    (config,) = results_dir.glob("runs/fmd/unet/smoke/*/config.yaml")
+    (bogus.parent.parent / "config.yaml").write_text(config.read_text())
+    capsys.readouterr()
+    assert main(["evaluate", "--checkpoint", str(bogus)]) == 1
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: --checkpoint") and "\n" not in err
-    assert main(["evaluate", "--checkpoint", str(bogus), "--data", "fmd"]) == 2  # no config.yaml, no --model
+    assert err.startswith("error: --checkpoint") and "not a loadable checkpoint" in err and "\n" not in err
 
 
 def test_evaluate_scores_every_image_of_a_real_folder(shared_data, results_dir, capsys):

@@ -74,7 +74,8 @@ class PerfOptions:
 
         cuda = torch.cuda.is_available()
         models = _names(args.models, timeable_models(), "--models")
-        datasets = [] if args.data == "none" else _names(args.data, list(DATASETS), "--data")
+        synthetic = [n for n in DATASETS if not getattr(DATASETS[n], "needs_root", False)]
+        datasets = [] if args.data == "none" else _names(args.data, synthetic, "--data")
         precisions = ([p.strip() for p in args.precision.split(",") if p.strip()] if args.precision else
                       (["bf16-mixed", "32-true"] if cuda and torch.cuda.is_bf16_supported() else ["32-true"]))
         for precision in precisions:

@@ -10,7 +10,9 @@ Conventions:
   meaning across images (FMD, NIR). Float images must then already lie in [0, 1].
 - ``scale="percentile"`` / ``"minmax"`` normalise each image on its own (robust min-max between the 0.1 and
   99.9 percentiles, then clipped; or plain min-max): for folders mixing bit depths and exposures
-  (fluorescence x4).
+  (fluorescence x4). :func:`intensity_bounds` and :func:`rescale` are the two halves of that rule, so a
+  dataset can compute the bounds once over many images (per-dataset normalisation) and apply them to each.
+- :func:`read_channels` keeps every stored channel (multi-channel data) where :func:`read_array` makes grey.
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ Normalization = Literal["dtype", "percentile", "minmax"]  # how raw intensities 
 SCALES = typing.get_args(Normalization)
 PERCENTILES = (0.1, 99.9)
 _INT_MAX = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+MAX_CHANNELS = 16  # a (C, H, W) stack with more planes is taken for a volume, not channels
 
 
 def _decode(path: Path) -> np.ndarray:
@@ -78,36 +81,103 @@ def _to_grey(array: np.ndarray, path: Path) -> np.ndarray:
     return array
 
 
-def read_array(path: str | Path) -> tuple[np.ndarray, np.dtype]:
-    """The image as a grey float64 (H, W) array in its stored units, and the stored dtype."""
-    path = Path(path)
+def _stored(path: Path) -> np.ndarray:
+    """The decoded array in native byte order, with a supported pixel type."""
     raw = _decode(path)
     if raw.dtype.byteorder not in ("=", "|"):  # big-endian TIFF: native order so the dtype checks match
         raw = raw.astype(raw.dtype.newbyteorder("="))
     dtype = raw.dtype
     if not (dtype == np.bool_ or dtype in _INT_MAX or np.issubdtype(dtype, np.floating)):
         raise DataError(f"{path}: unsupported pixel type {dtype} (expected uint8, uint16 or float)")
-    grey = np.asarray(_to_grey(raw, path), dtype=np.float64)
-    if grey.size == 0 or min(grey.shape) < 1:
+    return raw
+
+
+def _checked(values: np.ndarray, raw: np.ndarray, path: Path) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64)
+    if values.size == 0 or min(values.shape) < 1:
         raise DataError(f"{path}: empty image {tuple(raw.shape)}")
-    if not np.isfinite(grey).all():
+    if not np.isfinite(values).all():
         raise DataError(f"{path}: image holds non-finite values (NaN or infinity)")
-    return grey, dtype
+    return values
+
+
+def read_array(path: str | Path) -> tuple[np.ndarray, np.dtype]:
+    """The image as a grey float64 (H, W) array in its stored units, and the stored dtype."""
+    path = Path(path)
+    raw = _stored(path)
+    return _checked(_to_grey(raw, path), raw, path), raw.dtype
+
+
+def _to_channels(array: np.ndarray, path: Path) -> np.ndarray:
+    """(H, W) -> (1, H, W); (H, W, C<=4) channels last (a PNG's alpha dropped); (C<=16, H, W) channels
+    first."""
+    if array.dtype == np.bool_:
+        array = array.astype(np.uint8)
+    if array.ndim == 2:
+        return array[None]
+    if array.ndim == 3 and array.shape[-1] <= 4 < min(array.shape[:2]):
+        if array.shape[-1] == 4 and path.suffix.lower() == ".png":
+            array = array[..., :3]
+        return np.moveaxis(array, -1, 0)
+    if array.ndim == 3 and array.shape[0] <= MAX_CHANNELS < min(array.shape[1:]):
+        return array
+    raise DataError(f"{path}: unsupported image shape {tuple(array.shape)} (expected (H, W), (H, W, C) with "
+                    f"C <= 4, or a stack (C, H, W) with C <= {MAX_CHANNELS})")
+
+
+def read_channels(path: str | Path) -> tuple[np.ndarray, np.dtype]:
+    """Every stored channel as float64 (C, H, W) in stored units, and the stored dtype."""
+    path = Path(path)
+    raw = _stored(path)
+    return _checked(_to_channels(raw, path), raw, path), raw.dtype
+
+
+def intensity_bounds(values: np.ndarray, mode: str, percentiles: tuple[float, float] = PERCENTILES,
+                     region: np.ndarray | None = None) -> tuple[float, float]:
+    """The (low, high) intensities that map to 0 and 1.
+
+    'minmax': the minimum and maximum. 'percentile': the ``percentiles[0]`` percentile of all values and the
+    ``percentiles[1]`` percentile of the values inside ``region`` (a boolean array of ``values``' shape; all
+    values when None or empty), so that a signal region such as a brain mask sets the top of the range; when
+    that range is empty, the full range.
+    """
+    values = np.asarray(values)
+    if mode == "minmax":
+        return float(values.min()), float(values.max())
+    if mode != "percentile":
+        raise ValueError(f"unknown normalisation {mode!r}")
+    inside = values[region] if region is not None and region.any() else values
+    lo, hi = float(np.percentile(values, percentiles[0])), float(np.percentile(inside, percentiles[1]))
+    if hi <= lo:  # nearly constant image (e.g. mostly saturated): fall back to the full range
+        lo, hi = float(values.min()), float(values.max())
+    return lo, hi
+
+
+def rescale(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """(values - lo) / (hi - lo) clipped to [0, 1] as float32; zeros when the range is empty."""
+    if hi <= lo:
+        return np.zeros_like(values, dtype=np.float32)
+    return np.clip((values - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
+
+
+def dtype_scaled(values: np.ndarray, dtype: np.dtype, path: str | Path) -> np.ndarray:
+    """Stored values divided by their integer type's maximum; floats must already lie in [0, 1]."""
+    if dtype == np.bool_:
+        return values.astype(np.float32)
+    if dtype in _INT_MAX:
+        return (values / _INT_MAX[dtype]).astype(np.float32)
+    lo, hi = float(values.min()), float(values.max())
+    if lo < -1e-6 or hi > 1 + 1e-6:
+        raise DataError(f"{path}: float image values span [{lo:.4g}, {hi:.4g}], expected [0, 1] "
+                        "(store integers, or rescale the file)")
+    return np.clip(values, 0.0, 1.0).astype(np.float32)
 
 
 def normalize(grey: np.ndarray, mode: str, path: str | Path = "<array>") -> np.ndarray:
     """Per-image normalisation to [0, 1]: 'percentile' (robust, clipped) or 'minmax'."""
-    if mode == "percentile":
-        lo, hi = np.percentile(grey, PERCENTILES)
-        if hi <= lo:  # nearly constant image (e.g. mostly saturated): fall back to the full range
-            lo, hi = float(grey.min()), float(grey.max())
-    elif mode == "minmax":
-        lo, hi = float(grey.min()), float(grey.max())
-    else:
+    if mode not in ("percentile", "minmax"):
         raise ValueError(f"unknown normalisation {mode!r} for {path}")
-    if hi <= lo:
-        return np.zeros_like(grey, dtype=np.float32)
-    return np.clip((grey - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
+    return rescale(grey, *intensity_bounds(grey, mode))
 
 
 def read_image(path: str | Path, scale: str = "dtype") -> np.ndarray:
@@ -116,15 +186,7 @@ def read_image(path: str | Path, scale: str = "dtype") -> np.ndarray:
     grey, dtype = read_array(path)
     if scale != "dtype":
         return normalize(grey, scale, path)
-    if dtype == np.bool_:
-        return grey.astype(np.float32)
-    if dtype in _INT_MAX:
-        return (grey / _INT_MAX[dtype]).astype(np.float32)
-    lo, hi = float(grey.min()), float(grey.max())
-    if lo < -1e-6 or hi > 1 + 1e-6:
-        raise DataError(f"{path}: float image values span [{lo:.4g}, {hi:.4g}], expected [0, 1] "
-                        "(store integers, or rescale the file)")
-    return np.clip(grey, 0.0, 1.0).astype(np.float32)
+    return dtype_scaled(grey, dtype, path)
 
 
 def read_tensor(path: str | Path, scale: str = "dtype") -> torch.Tensor:

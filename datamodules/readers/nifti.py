@@ -104,6 +104,25 @@ def to_axial(volume: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.transpose(volume, (2, 1, 0))[:, ::-1, ::-1])
 
 
+PLANES = ("axial", "coronal", "sagittal")
+
+
+def to_slices(volume: np.ndarray, plane: str = "axial") -> np.ndarray:
+    """Canonical (X, Y, Z) -> slices (N, H, W) in ``plane``, in the radiological display convention.
+
+    axial: :func:`to_axial`; coronal: one slice per Y (posterior to anterior), superior up, the subject's
+    right on the left; sagittal: one slice per X (left to right in RAS+ order), superior up,
+    anterior on the left.
+    """
+    if plane == "axial":
+        return to_axial(volume)
+    if plane == "coronal":
+        return np.ascontiguousarray(np.transpose(volume, (1, 2, 0))[:, ::-1, ::-1])
+    if plane == "sagittal":
+        return np.ascontiguousarray(np.transpose(volume, (0, 2, 1))[:, ::-1, ::-1])
+    raise ValueError(f"unknown plane {plane!r}; expected one of {', '.join(PLANES)}")
+
+
 def axial_spacing(affine: np.ndarray) -> tuple[float, float]:
     """In-plane pixel size (row, column) in mm of :func:`to_axial` slices of a canonical volume."""
     zooms = np.sqrt((np.asarray(affine)[:3, :3] ** 2).sum(axis=0))

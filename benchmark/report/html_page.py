@@ -23,7 +23,7 @@ from benchmark.report.numbers import (
     mean_text,
     protocol_lines,
 )
-from benchmark.report.published import for_dataset
+from benchmark.report.published import citation, for_dataset
 from benchmark.report.tables import ModelRow, Table
 
 STYLE = """
@@ -120,8 +120,9 @@ def _published(report: Report, dataset: str) -> list[str]:
     for block in for_dataset(report.published, dataset):
         metrics = [m for m in block.get("metrics", []) if m in METRICS]
         out.append("<h3>Reported in the papers (not reproduced here, not ranked)</h3>")
-        out.append(f'<p class="note">Source: {escape(str(block["source"]))}.<br>Protocol: '
-                   f'{escape(str(block.get("protocol", "see the source")))}.</p>')
+        out.append(f'<p class="note">Source: {escape(citation(block))}.<br>Protocol: '
+                   f'{escape(str(block.get("protocol", "see the source")))}.<br>Checked: '
+                   f'{escape(str(block.get("checked", "not recorded")))}.</p>')
         out.append('<table class="published"><thead><tr><th class="name">model (paper)</th><th>ours</th>'
                    + "".join(f"<th>{escape(heading(m))}</th>" for m in metrics) + "</tr></thead><tbody>")
         for r in block["rows"]:

@@ -14,7 +14,7 @@ from benchmark.report.numbers import (
     mean_text,
     protocol_lines,
 )
-from benchmark.report.published import for_dataset
+from benchmark.report.published import citation, for_dataset
 from benchmark.report.tables import Table
 
 
@@ -79,8 +79,9 @@ def published_lines(report: Report, dataset: str) -> list[str]:
     lines: list[str] = []
     for block in for_dataset(report.published, dataset):
         metrics = [m for m in block.get("metrics", []) if m in METRICS]
-        lines += ["", (f"Reported in the papers (not reproduced here, not ranked): {esc(block['source'])}. "
-                       f"Protocol: {esc(block.get('protocol', 'see the source'))}."), ""]
+        lines += ["", (f"Reported in the papers (not reproduced here, not ranked): {esc(citation(block))}. "
+                       f"Protocol: {esc(block.get('protocol', 'see the source'))}. "
+                       f"Checked: {esc(block.get('checked', 'not recorded'))}."), ""]
         header = ["model (paper)", "ours"] + [heading(m) for m in metrics]
         lines += [_row(header), "|" + "---|" * len(header)]
         for r in block["rows"]:

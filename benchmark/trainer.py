@@ -99,8 +99,10 @@ def is_rank_zero(distributed: bool = True) -> bool:
 
 def make_trainer(config: dict[str, Any], out: Path, model: L.LightningModule,
                  extra_callbacks: list[Callback] | None = None) -> L.Trainer:
+    from benchmark.console import quiet_libraries
     from benchmark.fast_paths import enable_fast_paths
 
+    quiet_libraries()
     run = config["run"]
     settings = {k: v for k, v in config["trainer"].items() if k not in RUNNER_KEYS}  # Lightning's own
     every = config["trainer"].get("checkpoint_every_n_batches")

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmark.report.provenance import Provenance
+from benchmark.results import Unreadable
 from benchmark.report.tables import Table
 
 FIGURE_TITLES = {
@@ -25,3 +26,4 @@ class Report:
     # table key -> figure kind -> path relative to the results folder (PNG under figures/)
     figures: dict[str, dict[str, str]] = field(default_factory=dict)
     figure_notes: dict[str, list[str]] = field(default_factory=dict)  # table key -> why a figure is missing
+    unreadable: list[Unreadable] = field(default_factory=list)  # records that could not be used, and why

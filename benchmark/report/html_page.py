@@ -142,6 +142,15 @@ def _figures(report: Report, table: Table, root: Path) -> list[str]:
     return out
 
 
+def _unreadable(report: Report) -> list[str]:
+    if not report.unreadable:
+        return []
+    items = "".join(f"<li><code>{escape(u.file)}</code>: {escape(u.reason)}</li>" for u in report.unreadable)
+    return [f'<section id="unreadable"><h2>Unreadable run records (not ranked)</h2><p class="note">'
+            f"{len(report.unreadable)} <code>metrics.json</code> file(s) could not be used; fix or remove them:</p>"
+            f'<ul class="failed">{items}</ul></section>']
+
+
 def _sweeps(report: Report) -> list[str]:
     if not report.sweeps:
         return []
@@ -174,6 +183,7 @@ def render(report: Report, root: Path) -> str:
                                       for t in report.tables) + '<a href="#protocol">protocol</a></nav>')
     else:
         body.append("<p>No run records yet: run <code>make benchmark MODEL=unet DATA=mri</code>.</p>")
+    body += _unreadable(report)
     for table in report.tables:
         where = ("Full-reference metrics inside the dataset's mask." if table.masked else
                  "Full-reference metrics on the whole image." if table.masked is False else "")

@@ -96,6 +96,14 @@ def figure_lines(report: Report, table: Table) -> list[str]:
     return ["", "Figures (also in `leaderboard.html`):", ""] + lines if lines else []
 
 
+def unreadable_lines(report: Report) -> list[str]:
+    if not report.unreadable:
+        return []
+    lines = ["## Unreadable run records (not ranked)", "",
+             f"{len(report.unreadable)} `metrics.json` file(s) could not be used; fix or remove them:", ""]
+    return lines + [f"- `{esc(u.file)}`: {esc(u.reason)}" for u in report.unreadable] + [""]
+
+
 def sweep_lines(report: Report) -> list[str]:
     if not report.sweeps:
         return []
@@ -117,6 +125,7 @@ def render(report: Report) -> str:
               "`results/runs/` only. The same content with figures: `leaderboard.html`; machine-readable: "
               "`leaderboard.csv`; for papers: `leaderboard.tex`."), "",
              f"**Runs summarised:** {esc(report.provenance.sentence())}", "", legend(), ""]
+    lines += unreadable_lines(report)
     if not report.tables:
         lines += ["No run records yet: run `make benchmark MODEL=unet DATA=mri`.", ""]
     for table in report.tables:

@@ -64,7 +64,7 @@ def test_report_renders_in_headless_chromium(results_dir: Path, tmp_path: Path) 
     dom = run_browser(browser, tmp_path / "profile-dom", "--dump-dom", url)
     assert dom.returncode == 0, dom.stderr[-2000:]
     html = dom.stdout
-    assert '<table class="leaderboard">' in html and "<td class=\"name\">unet</td>" in html
-    assert html.count('src="data:image/png;base64,') == 5  # the figures, embedded
+    assert '<table class="leaderboard sortable">' in html and "<td class=\"name\">unet</td>" in html
+    assert html.count('src="data:image/png;base64,') == 6  # the figures, embedded
     assert "pwned" not in html.split("<title>")[1].split("</title>")[0]  # the hostile script never ran
     assert "&lt;script&gt;document.title" in html  # shown as text in the failed-runs list

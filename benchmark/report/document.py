@@ -11,7 +11,9 @@ from benchmark.report.tables import Table
 FIGURE_TITLES = {
     "samples": "Test samples (source | models | target) with a zoomed inset of one region",
     "profile": "Intensity line profile across an edge",
-    "bars": "Metrics per model (error bars: std over seeds; dashed: input; dotted: target)",
+    "metrics": ("Metrics per model on axes around the data (dot: mean; bar: 95 % bootstrap interval of the "
+                "per-image mean; open circles: seed means; dashed: input; dotted: target)"),
+    "spread": "Per-image spread of the ranking metric (box plot per model, the input first)",
     "curves": "Training curves (training loss per step, validation PSNR per epoch)",
     "compute": "Quality versus compute",
 }

@@ -5,8 +5,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmark.report.provenance import Provenance
-from benchmark.results import Unreadable
 from benchmark.report.tables import Table
+from benchmark.results import Unreadable
 
 FIGURE_TITLES = {
     "samples": "Test samples (source | models | target) with a zoomed inset of one region",

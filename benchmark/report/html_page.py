@@ -6,6 +6,7 @@ image id is data, never markup.
 from __future__ import annotations
 
 import base64
+import math
 import re
 from html import escape
 from pathlib import Path
@@ -128,7 +129,7 @@ COLUMN_HELP = {
 
 
 def _sort_value(value: float) -> str:
-    return f' data-sort="{value!r}"' if isinstance(value, float) and value == value else ""
+    return f' data-sort="{value!r}"' if isinstance(value, float) and math.isfinite(value) else ""
 
 
 def _th(text: str, help_text: str) -> str:
@@ -247,8 +248,9 @@ def _unreadable(report: Report) -> list[str]:
     if not report.unreadable:
         return []
     items = "".join(f"<li><code>{escape(u.file)}</code>: {escape(u.reason)}</li>" for u in report.unreadable)
-    return [f'<section id="unreadable"><h2>Unreadable run records (not ranked)</h2><p class="note">'
-            f"{len(report.unreadable)} <code>metrics.json</code> file(s) could not be used; fix or remove them:</p>"
+    intro = (f"{len(report.unreadable)} <code>metrics.json</code> file(s) could not be used; "
+             "fix or remove them:")
+    return [f'<section id="unreadable"><h2>Unreadable run records (not ranked)</h2><p class="note">{intro}</p>',
             f'<ul class="failed">{items}</ul></section>']
 
 

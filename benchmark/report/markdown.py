@@ -6,10 +6,10 @@ from benchmark.report.document import FIGURE_TITLES, Report
 from benchmark.report.numbers import (
     EFFICIENCY_HEADINGS,
     SIGNIFICANT,
+    SYMBOLS,
     efficiency_cells,
     fmt,
     heading,
-    SYMBOLS,
     is_best,
     legend,
     mean_text,

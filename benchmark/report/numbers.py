@@ -62,8 +62,9 @@ SYMBOLS = {
     "bold": "best model of the column",
     NOT_APPLICABLE: "not applicable: a baseline has no learned parameters and no training; a model that computes "
                     "nothing (the identity) has no meaningful inference rate",
-    NOT_RECORDED: "not recorded: missing from the run records (older records kept only a process-wide memory "
-                  "peak, shared by every run of a matrix, which is no per-model figure)",
+    NOT_RECORDED: "not recorded or not countable: missing from the run records (older records kept only a "
+                  "process-wide memory peak, shared by every run of a matrix, which is no per-model figure), or "
+                  "the GFLOPs of a numpy baseline, which PyTorch's counter cannot see",
 }
 
 

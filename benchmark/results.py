@@ -74,7 +74,7 @@ def scan(root: str | Path | None = None) -> Scan:
             out.unreadable.append(Unreadable(str(path), "not UTF-8 text"))
             continue
         except json.JSONDecodeError as exc:
-            out.unreadable.append(Unreadable(str(path), f"not valid JSON, perhaps cut short ({exc.msg} at "
+            out.unreadable.append(Unreadable(str(path), f"not valid JSON, perhaps cut short ({exc.msg}, "
                                                         f"line {exc.lineno} column {exc.colno})"))
             continue
         except OSError as exc:

@@ -25,12 +25,13 @@ PYTEST_ARGS ?=
 COMPILE    ?=
 PERF_ARGS  ?=
 
+SHELL  := /bin/bash
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SLOW_STAMP := $(VENV)/.installed-slow
 
 .DEFAULT_GOAL := help
-.PHONY: help install benchmark sweep leaderboard test test-all perf clean-venv
+.PHONY: help install benchmark sweep leaderboard reference test test-all perf clean-venv
 
 help: ## List targets and variables
 	@echo "Targets:"
@@ -54,11 +55,22 @@ help: ## List targets and variables
 	@echo "  TORCH_SPEC=$(TORCH_SPEC)  pip requirement for torch"
 	@echo "  RESULTS_DIR  environment variable moving results/ elsewhere"
 
+# A site pip.conf naming file:// indexes makes pip (a fresh venv's bundled one above all) print
+# "WARNING: Location '...' is ignored" for every package such an index lacks: notes about the machine, not
+# this install, so only those lines are dropped; every other pip line and pip's exit status come through.
+# setuptools' "Editable installation." notice (a warning class of its own) is silenced by its text.
+PIP_NOTES := 2>&1 | { grep -v "^WARNING: Location '.*' is ignored" || true; }
+PIP_INSTALL = set -o pipefail; PYTHONWARNINGS="ignore:Editable installation" \
+	$(PY) -m pip install -q --disable-pip-version-check
+
 $(STAMP): pyproject.toml Makefile
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q $(TORCH_SPEC)
-	$(PY) -m pip install -q -e ".[dev]"
+	@echo "installing into $(VENV): pip, $(TORCH_SPEC), i2i-bench[dev]"
+	@$(PIP_INSTALL) --upgrade pip $(PIP_NOTES)
+	@$(PIP_INSTALL) $(TORCH_SPEC) $(PIP_NOTES)
+	@$(PIP_INSTALL) -e ".[dev]" $(PIP_NOTES)
+	@$(PY) -c "from importlib.metadata import version as v; print('installed: i2i-bench', v('i2i-bench'), \
+		'| torch', v('torch'), '| lightning', v('lightning'), '| python', __import__('sys').version.split()[0])"
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install the project (only when missing or out of date)
@@ -70,14 +82,17 @@ benchmark: $(STAMP) ## Train, test, record MODEL on DATA and refresh the leaderb
 		$(if $(strip $(SET)),--set "$(SET)") $(if $(filter 1 yes true,$(FRESH)),--fresh) \
 		$(if $(filter 1 yes true,$(COMPILE)),--compile)
 
-leaderboard: $(STAMP) ## Regenerate results/LEADERBOARD.md, .html, .csv, .tex from run records
+leaderboard: $(STAMP) ## Regenerate results/LEADERBOARD.md, .html, .csv, .tex from run records (git-ignored)
 	$(PY) -m benchmark leaderboard
+
+reference: $(STAMP) ## Keep the runs the leaderboard shows as the committed reference, results/reference/
+	$(PY) -m benchmark leaderboard --out results/reference --keep-records
 
 test: $(STAMP) ## Fast test tier (CI)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 $(SLOW_STAMP): $(STAMP)
-	$(PY) -m pip install -q -e ".[dev,slow]"
+	@$(PIP_INSTALL) -e ".[dev,slow]" $(PIP_NOTES)
 	@touch $(SLOW_STAMP)
 
 test-all: $(SLOW_STAMP) ## Fast and slow tiers (DDP, sweeps, real servers)

@@ -67,7 +67,12 @@ def build_parser() -> Parser:
     listing.add_argument("names", nargs="*", help="only these (names or dotted paths)")
     listing.add_argument("--json", action="store_true")
 
-    sub.add_parser("leaderboard", help="regenerate the leaderboard from run records")
+    board = sub.add_parser("leaderboard", help="regenerate the leaderboard from run records")
+    board.add_argument("--results", default=None, help="folder holding runs/ (default $RESULTS_DIR or results)")
+    board.add_argument("--out", default=None, help="folder the files are written to (default: --results)")
+    board.add_argument("--keep-records", action="store_true",
+                       help="first copy the shown runs' records into OUT/runs (make reference)")
+    board.add_argument("--strict", action="store_true", help="exit 1 when any run record cannot be read")
 
     evaluate = sub.add_parser("evaluate", help="score a trained checkpoint on a (real) test set")
     evaluate.add_argument("--checkpoint", required=True, help="a .ckpt from a run's checkpoints/ folder")
@@ -210,11 +215,26 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
-    from benchmark import leaderboard, records
+    from pathlib import Path
 
-    records.ensure_writable(records.results_dir())  # one line, not a traceback from the lock file
-    for path in leaderboard.generate():
+    from benchmark import leaderboard, records, reference, results
+
+    root = Path(args.results) if args.results else records.results_dir()
+    if args.results and not root.is_dir():
+        raise BenchError(f"--results {root} does not exist or is not a folder")
+    out = Path(args.out) if args.out else root
+    records.ensure_writable(out)  # one line, not a traceback from the lock file
+    if args.keep_records:
+        kept = reference.snapshot(root, out)
+        print(f"kept the shown runs' records in {out / 'runs'} ({kept / 1e6:.1f} MB)")
+        root = out
+    for path in leaderboard.generate(root, out=out):
         print(path)
+    unreadable = results.scan(root).unreadable
+    if args.strict and unreadable:
+        first = unreadable[0]
+        raise BenchError(f"--strict: {len(unreadable)} run record(s) cannot be read (first: {first.file}: "
+                         f"{first.reason}); all are listed in {out / leaderboard.OUTPUTS[0]}")
     return 0
 
 

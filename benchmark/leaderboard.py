@@ -15,7 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from benchmark.records import atomic_write_text, load_records, results_dir, write_csv
+from benchmark import results
+from benchmark.records import atomic_write_text, results_dir, write_csv
 from benchmark.report import csv_export, html_page, latex, markdown, published, sweeps
 from benchmark.report.document import Report
 from benchmark.report.provenance import provenance
@@ -72,26 +73,34 @@ def draw_figures(tables: list[Table], root: Path) -> tuple[dict[str, dict[str, s
     return figures, notes
 
 
-def build_report(root: Path, figures: bool = True) -> Report:
-    records = load_records(root)
+def build_report(root: Path, figures: bool = True, out: Path | None = None) -> Report:
+    """The report of the records under `root`; figures are drawn under `out` (default `root`)."""
+    found = results.scan(root)
+    records = found.records
     tables = build_tables(records + incomplete_runs(root, records))
-    report = Report(tables, provenance(records), published.load(), sweeps.rows(sweeps.summaries(root), root))
+    report = Report(tables, provenance(records), published.load(), sweeps.rows(sweeps.summaries(root), root),
+                    unreadable=found.unreadable)
     if figures:
-        report.figures, report.figure_notes = draw_figures(tables, root)
+        report.figures, report.figure_notes = draw_figures(tables, out or root)
     return report
 
 
-def generate(root: Path | None = None, figures: bool = True) -> list[Path]:
-    """Regenerate the leaderboard files from the records under `root` (default `$RESULTS_DIR`).
+def generate(root: Path | None = None, figures: bool = True, out: Path | None = None) -> list[Path]:
+    """Regenerate the leaderboard files from the records under `root` (default `$RESULTS_DIR`) into `out`
+    (default `root`).
 
     Returns the paths in the order of `OUTPUTS`: Markdown, CSV, HTML, LaTeX."""
     root = root or results_dir()
-    with locked(root / ".leaderboard.lock"):
-        report = build_report(root, figures)
-        paths = [root / name for name in OUTPUTS]
+    out = out or root
+    with locked(out / ".leaderboard.lock"):
+        report = build_report(root, figures, out)
+        paths = [out / name for name in OUTPUTS]
         atomic_write_text(paths[0], markdown.render(report))
         rows: list[dict[str, Any]] = csv_export.rows(report)
         write_csv(paths[1], rows) if rows else atomic_write_text(paths[1], "dataset,preset,model\n")
-        atomic_write_text(paths[2], html_page.render(report, root))
+        atomic_write_text(paths[2], html_page.render(report, out))
         atomic_write_text(paths[3], latex.render(report))
+    if report.unreadable:
+        print(f"warning: {len(report.unreadable)} run record(s) could not be read; listed in {paths[0]}",
+              file=sys.stderr)
     return paths

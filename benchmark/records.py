@@ -12,6 +12,7 @@ import io
 import json
 import os
 import platform
+import re
 import subprocess
 import tempfile
 import time
@@ -46,6 +47,21 @@ def results_dir() -> Path:
 
 def new_run_id(seed: int) -> str:
     return f"{time.strftime('%Y%m%d-%H%M%S')}-seed{seed}-{uuid.uuid4().hex[:6]}"
+
+
+def started(record: dict[str, Any]) -> str:
+    """When a run started (ISO 8601), the order in which runs of one configuration replace each other: the
+    record's `started`, else the time its run id begins with (records from before run ids were identities)."""
+    if record.get("started"):
+        return str(record["started"])
+    match = re.match(r"(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})", str(record.get("run_id", "")))
+    return "{}-{}-{}T{}:{}:{}".format(*match.groups()) if match else ""
+
+
+def seed_of_folder(name: str) -> str:
+    """The seed a run folder's name carries (`seed<N>-<digest>`, or an older `<time>-seed<N>-<hex>`)."""
+    match = re.search(r"(?:^|-)seed(\d+)(?:-|$)", name)
+    return match.group(1) if match else "?"
 
 
 def folder_name(name: str) -> str:

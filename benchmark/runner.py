@@ -154,7 +154,8 @@ def execute(config: RunConfig, callbacks: list[L.Callback] | None = None,
         "status": "running", "dataset": config.data, "model": config.model, "preset": config.preset,
         "seed": config.seed, "run_id": out.name, "digest": config.digest, "trainable": model.trainable,
         "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "data_source": datamodule.root or "synthetic", **held.record_fields(), **(extra or {})}
+        "data_source": datamodule.root or "synthetic", "unit": datamodule.unit_of_analysis,
+        "masked_metrics": datamodule.masked_metrics, **held.record_fields(), **(extra or {})}
     if writer:
         records.write_yaml(out / "config.yaml", config.saved(derived(config, datamodule)))
         records.write_json(out / "environment.json", records.environment())

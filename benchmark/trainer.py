@@ -113,8 +113,10 @@ def _placement(config: RunConfig, model: L.LightningModule) -> dict[str, Any]:
 
 def make_trainer(config: RunConfig, out: Path, model: L.LightningModule,
                  extra_callbacks: list[Callback] | None = None) -> L.Trainer:
+    from benchmark.console import quiet_libraries
     from benchmark.fast_paths import enable_fast_paths
 
+    quiet_libraries()
     settings = {k: v for k, v in config.trainer.items() if k not in RUNNER_KEYS and k != "precision"}
     every = config.trainer["checkpoint_every_n_batches"]
     tty = sys.stderr.isatty()

@@ -1,4 +1,5 @@
-"""Fluorescence x4 super-resolution, the protocol of FI-GAN (Zhang et al., Biomed. Opt. Express 10(3), 2019).
+"""Fluorescence x4 super-resolution, the protocol of FI-GAN (Zhang C. et al., Biomed. Opt. Express
+10(9):4742, 2019).
 
 A high-resolution image X (cropped top-left to a multiple of 4) gives the input Y = U(D(X)), D the x4
 antialiased bicubic down-sampling and U the bicubic up-sampling back to X's size (`forward.bicubic`);

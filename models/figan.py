@@ -1,7 +1,7 @@
 """`figan-tg`, `figan-notg`, `figan-tg1`, `figan-tgn`: FI-GAN and its total-gradient (TG) loss ablations.
 
-Zhang H., Fang C., Xie X., Yang Y., Mei W., Jin D., Fei P., "High-throughput, high-resolution deep learning
-microscopy based on registration-free generative adversarial network", Biomed. Opt. Express 10(3):1044, 2019.
+Zhang C., Wang K., An Y., He K., Tong T., Tian J., "Improved generative adversarial networks using the total
+gradient loss for the resolution enhancement of fluorescence images", Biomed. Opt. Express 10(9):4742, 2019.
 
 The generator (`models.networks.figan_generator`) works on the bicubic-up-sampled input at the target's size:
 two stride-2 convs down by 4, seven residual dense blocks with spectral norm, PixelShuffle back up by 4. A

@@ -1,6 +1,6 @@
 """`figan-tgft`: FI-GAN with the TG loss, pre-trained on a large image set, then fine-tuned on the target.
 
-Zhang H. et al., Biomed. Opt. Express 10(3):1044, 2019 (transfer learning).
+Zhang C. et al., Biomed. Opt. Express 10(9):4742, 2019 (transfer learning).
 
 Two stages (`models.stages`), fitted in turn by the runner and recorded as one run (`stages` in the record):
 1. `pretrain`: exactly `figan-tg` (the constructor's loss weights and learning rate: alpha 1, beta 1,

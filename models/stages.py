@@ -1,6 +1,6 @@
 """Training stages: a model fitted more than once (pre-training, then fine-tuning) declares its stages.
 
-Why: FI-GAN's transfer-learning variant (Zhang et al., Biomed. Opt. Express 10(3):1044, 2019) first trains on
+Why: FI-GAN's transfer-learning variant (Zhang C. et al., Biomed. Opt. Express 10(9):4742, 2019) first trains on
 a large pre-training set, then fine-tunes on the target data with other loss weights, learning rate, crop and
 batch size and early stopping. The model only *declares* the stages; the runner builds each stage's datamodule
 through the dataset registry (models never import datamodules) and fits them in turn with the one shared code

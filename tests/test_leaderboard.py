@@ -10,7 +10,7 @@ from benchmark.records import atomic_write_text, write_json
 def _record(root, model, seed, psnr, ssim, status="complete", run_id=None):
     run_id = run_id or f"20260101-000000-seed{seed}-{model[:3]}"
     record = {"status": status, "dataset": "mri", "model": model, "preset": "quick", "seed": seed,
-              "run_id": run_id}
+              "run_id": run_id, "trainable": model != "identity"}
     if status == "complete":
         record.update(test={"psnr": psnr, "ssim": ssim}, input={"psnr": 15.0, "ssim": 0.5},
                       efficiency={"parameters": {"generator": 1234}, "train_seconds": 10.0,
@@ -40,12 +40,13 @@ def test_markdown_table_aggregates_seeds_and_marks_best(tmp_path):
     assert csv_text.splitlines()[0].endswith(",reason,protocol")
 
 
-def test_latest_run_of_a_seed_wins_and_damaged_files_are_ignored(tmp_path):
+def test_latest_run_of_a_seed_wins_and_damaged_files_are_listed_not_ranked(tmp_path):
     _record(tmp_path, "unet", 0, 20.0, 0.5, run_id="20260101-000000-seed0-aaa")
     _record(tmp_path, "unet", 0, 25.0, 0.6, run_id="20260102-000000-seed0-bbb")
     atomic_write_text(tmp_path / "runs" / "mri" / "unet" / "quick" / "broken" / "metrics.json", "{not json")
     text = leaderboard.generate(tmp_path)[0].read_text()
     assert "| 1 | unet | learned | 1 | **25.00** |" in text
+    assert "Unreadable run records" in text and "broken/metrics.json`: not valid JSON" in text
 
 
 def test_empty_results_give_a_helpful_page(tmp_path):

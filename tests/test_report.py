@@ -68,7 +68,7 @@ def test_make_leaderboard_writes_four_files_and_the_figures(board: Path) -> None
     for name in leaderboard.OUTPUTS:
         assert (board / name).stat().st_size > 500, name
     for dataset in ("mri", "fmd"):
-        for kind in ("samples", "profile", "bars", "curves", "compute"):
+        for kind in ("samples", "profile", "metrics", "spread", "curves", "compute"):
             assert (board / "figures" / f"{dataset}-smoke-{kind}.png").stat().st_size > 5000, (dataset, kind)
 
 
@@ -87,14 +87,20 @@ def test_markdown_has_one_table_per_dataset_with_floor_stats_and_efficiency(boar
     assert "PIQE" not in fmd
     mri_identity = next(line for line in mri.splitlines() if "| identity | baseline | 2 |" in line)
     assert " ± " in mri_identity  # two seeds: mean ± std
+    # no learned parameters, no training, no computation to time: "—", never 0 or a timer's rate
+    assert "| — | 0 | — | — | " in mri_identity
+    unet = next(line for line in mri.splitlines() if "| unet | learned |" in line)
+    assert " RSS |" in unet and "process peak" not in body
+    assert "**Summary:** best: " in mri and "over the input" in mri and "learned models beat the best baseline" in mri
     assert " †" in fmd  # 10 images: the untrained models differ significantly from the best one
     assert "| identity | baseline | 1 |" in fmd and "| unet | learned | 1 |" in fmd
     assert fmd.index("| identity |") < fmd.index("| unet |")  # baselines before learned models
-    for heading in ("params (G)", "GFLOPs / 256²", "train s", "infer img/s", "peak mem MB", "device"):
+    for heading in ("generator params", "GFLOPs / 256² output", "train s", "inference img/s", "peak memory MB",
+                    "device"):
         assert heading in mri and heading in fmd, heading
     assert "Per noise level" in fmd and "noise level 16" in fmd  # FMD's per-level PSNR / SSIM
     assert "Reported in the papers" in fmd and "27.22" in fmd and "32.71" in fmd
-    assert "Reported in the papers" not in mri  # published numbers exist for fluorescence and fmd only
+    assert "Reported in the papers" not in mri  # published numbers exist for fluorescence, fmd and nir only
     assert f"cgan seed 0 ({FAILED_ID}): failed: FloatingPointError: training diverged" in fmd
     assert "| cgan |" not in body  # a failed run never appears as numbers
     assert "complete runs on cpu" in text and "total training time" in text and "total wall time" in text
@@ -119,8 +125,9 @@ def test_csv_and_latex_carry_the_same_numbers_and_the_protocol(board: Path) -> N
 
 def test_html_is_self_contained_and_states_the_protocol(board: Path) -> None:
     page = (board / "leaderboard.html").read_text(encoding="utf-8")
-    assert page.count('<table class="leaderboard">') == 2
-    assert page.count("data:image/png;base64,") == 10 and 'src="figures/' not in page
+    assert page.count('<table class="leaderboard sortable">') == 2
+    assert page.count("data:image/png;base64,") == 12 and 'src="figures/' not in page
+    assert page.count('<p class="summary">best: ') == 2 and page.count('<ul class="protocol">') == 2
     assert '<section id="protocol">' in page and "Holm-Bonferroni" in page
     assert "bootstrap 95% CI" in page  # tooltips
 
@@ -244,7 +251,8 @@ def test_html_escapes_hostile_model_ids_image_ids_and_reasons(tmp_path: Path) ->
     paths = leaderboard.generate(tmp_path)
     page = paths[2].read_text(encoding="utf-8")
     assert page.count('<td class="name">&lt;script&gt;') == 2  # a row, as text, in the table and per level
-    assert "<script>" not in page and "<b>1</b>" not in page
+    assert page.count("<script>") == 1 and "<b>1</b>" not in page  # the one script is the page's own sorter
+    assert page.split("<script>")[1].lstrip().startswith("document.querySelectorAll('table.sortable')")
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page  # model id, device, failure reason
     assert "&lt;b&gt;1&lt;/b&gt;" in page  # the tag value of per-image rows
     markdown = paths[0].read_text(encoding="utf-8")

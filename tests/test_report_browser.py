@@ -64,7 +64,20 @@ def test_report_renders_in_headless_chromium(results_dir: Path, tmp_path: Path) 
     dom = run_browser(browser, tmp_path / "profile-dom", "--dump-dom", url)
     assert dom.returncode == 0, dom.stderr[-2000:]
     html = dom.stdout
-    assert '<table class="leaderboard">' in html and "<td class=\"name\">unet</td>" in html
-    assert html.count('src="data:image/png;base64,') == 5  # the figures, embedded
+    assert '<table class="leaderboard sortable">' in html and "<td class=\"name\">unet</td>" in html
+    assert html.count('src="data:image/png;base64,') == 6  # the figures, embedded
     assert "pwned" not in html.split("<title>")[1].split("</title>")[0]  # the hostile script never ran
     assert "&lt;script&gt;document.title" in html  # shown as text in the failed-runs list
+
+    # Sorting runs in the browser: by PSNR, descending, the input row stays on top and the models follow
+    # their PSNR; ascending reverses the models.
+    for order, reverse in (("desc", True), ("asc", False)):
+        sorted_dom = run_browser(browser, tmp_path / f"profile-{order}", "--dump-dom",
+                                 f"{url}?sort=PSNR&order={order}")
+        table = sorted_dom.stdout.split('<table class="leaderboard sortable">')[1].split("</table>")[0]
+        assert 'aria-sort="' + ("descending" if reverse else "ascending") + '"' in table
+        names = [cell.split("</td>")[0] for cell in table.split('<td class="name">')[1:]]
+        rows = [row for row in table.split("<tbody>")[1].split("<tr")[1:] if "data-pinned" not in row]
+        models = [float(row.split('data-sort="')[1].split('"')[0]) for row in rows]  # PSNR: the first number
+        assert names[:2] == ["input", "target"]  # pinned on top
+        assert models == sorted(models, reverse=reverse) and len(models) == 2

@@ -52,6 +52,9 @@ def rows(report: Report) -> list[dict[str, Any]]:
         for r in table.failed:
             out.append({**base, "model": r.get("model"), "kind": r.get("status"), "breakdown": "",
                         "rank": "", "seeds": r.get("seed"), "reason": r.get("reason", ""), "protocol": proto})
+    for u in report.unreadable:
+        out.append({"dataset": "", "preset": "", "model": "", "kind": "unreadable", "breakdown": "", "rank": "",
+                    "seeds": "", "reason": f"{u.file}: {u.reason}", "protocol": ""})
     return _aligned(out)
 
 

@@ -6,11 +6,14 @@ from typing import Any
 
 from benchmark.report.provenance import Provenance
 from benchmark.report.tables import Table
+from benchmark.results import Unreadable
 
 FIGURE_TITLES = {
     "samples": "Test samples (source | models | target) with a zoomed inset of one region",
     "profile": "Intensity line profile across an edge",
-    "bars": "Metrics per model (error bars: std over seeds; dashed: input; dotted: target)",
+    "metrics": ("Metrics per model on axes around the data (dot: mean; bar: 95 % bootstrap interval of the "
+                "per-image mean; open circles: seed means; dashed: input; dotted: target)"),
+    "spread": "Per-image spread of the ranking metric (box plot per model, the input first)",
     "curves": "Training curves (training loss per step, validation PSNR per epoch)",
     "compute": "Quality versus compute",
 }
@@ -25,3 +28,4 @@ class Report:
     # table key -> figure kind -> path relative to the results folder (PNG under figures/)
     figures: dict[str, dict[str, str]] = field(default_factory=dict)
     figure_notes: dict[str, list[str]] = field(default_factory=dict)  # table key -> why a figure is missing
+    unreadable: list[Unreadable] = field(default_factory=list)  # records that could not be used, and why

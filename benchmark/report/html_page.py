@@ -6,6 +6,7 @@ image id is data, never markup.
 from __future__ import annotations
 
 import base64
+import math
 import re
 from html import escape
 from pathlib import Path
@@ -14,7 +15,10 @@ from benchmark.metrics import METRICS
 from benchmark.report.document import FIGURE_TITLES, Report
 from benchmark.report.numbers import (
     EFFICIENCY_HEADINGS,
+    NOT_APPLICABLE,
+    NOT_RECORDED,
     SIGNIFICANT,
+    SYMBOLS,
     efficiency_cells,
     fmt,
     heading,
@@ -22,8 +26,9 @@ from benchmark.report.numbers import (
     legend,
     mean_text,
     protocol_lines,
+    summary_line,
 )
-from benchmark.report.published import for_dataset
+from benchmark.report.published import citation, for_dataset
 from benchmark.report.tables import ModelRow, Table
 
 STYLE = """
@@ -36,6 +41,57 @@ tr.baseline td.name { color: #555; } td.best { font-weight: bold; background: #e
 .sig { color: #b00; } table.published td, table.published th { background: #f7f7fb; }
 ul.failed li { color: #a00; } figure { margin: 1rem 0; } figure img { max-width: 100%; border: 1px solid #ddd; }
 .note { color: #555; font-size: 0.9rem; } nav a { margin-right: 1rem; } div.scroll { overflow-x: auto; }
+table.sortable th { cursor: pointer; user-select: none; } table.sortable th:hover { background: #e2e2ea; }
+th[aria-sort="ascending"]::after { content: " ▲"; font-size: 0.7em; }
+th[aria-sort="descending"]::after { content: " ▼"; font-size: 0.7em; }
+p.summary { background: #f4f8ff; border-left: 4px solid #4a7bd0; padding: 0.4rem 0.7rem; }
+ul.protocol, ul.footnotes { font-size: 0.8rem; color: #444; margin: 0.2rem 0 0.8rem; }
+abbr { text-decoration: underline dotted; cursor: help; }
+"""
+
+# Click a column heading to sort by it (again: the other direction); the input and target rows stay on top.
+# Why a script: the page is one self-contained file, opened from disk, with no server behind it.
+# Cells sort by their data-sort number when they have one, else by text; n/a and — go last.
+SORT_SCRIPT = """
+document.querySelectorAll('table.sortable').forEach(function (table) {
+  table.querySelectorAll('thead th').forEach(function (th, column) {
+    th.title = (th.title ? th.title + ' | ' : '') + 'click to sort';
+    th.addEventListener('click', function () {
+      var body = table.tBodies[0];
+      var pinned = Array.from(body.rows).filter(function (r) { return r.dataset.pinned; });
+      var rows = Array.from(body.rows).filter(function (r) { return !r.dataset.pinned; });
+      var up = th.getAttribute('aria-sort') !== 'ascending';
+      table.querySelectorAll('thead th').forEach(function (h) { h.removeAttribute('aria-sort'); });
+      th.setAttribute('aria-sort', up ? 'ascending' : 'descending');
+      function key(row) {
+        var cell = row.cells[column];
+        var n = parseFloat(cell.dataset.sort !== undefined ? cell.dataset.sort : cell.textContent.replace(/,/g, ''));
+        return isNaN(n) ? null : n;
+      }
+      rows.sort(function (a, b) {
+        var x = key(a), y = key(b);
+        if (x === null && y === null) {
+          return a.cells[column].textContent.localeCompare(b.cells[column].textContent) * (up ? 1 : -1);
+        }
+        if (x === null) { return 1; }
+        if (y === null) { return -1; }
+        return (x - y) * (up ? 1 : -1);
+      });
+      pinned.concat(rows).forEach(function (r) { body.appendChild(r); });
+    });
+  });
+});
+// A link can carry a sort: leaderboard.html?sort=PSNR&order=desc sorts every table by its PSNR column.
+(function () {
+  var query = new URLSearchParams(location.search), wanted = query.get('sort');
+  if (!wanted) { return; }
+  document.querySelectorAll('table.sortable thead th').forEach(function (th) {
+    if (th.textContent.indexOf(wanted) === 0) {
+      th.click();
+      if (query.get('order') === 'desc') { th.click(); }
+    }
+  });
+})();
 """
 
 
@@ -61,17 +117,45 @@ def _tooltip(row: ModelRow, metric: str) -> str:
     return "; ".join(parts)
 
 
+COLUMN_HELP = {
+    "rank": "competition rank by PSNR, then SSIM", "model": "model name (python -m benchmark list models)",
+    "kind": "baseline: not trained; learned: trained on the training split", "seeds": "seeds averaged",
+    "generator params": "parameters of the generator network", "train s": "training seconds (mean over seeds)",
+    "GFLOPs / 256² output": "GFLOPs of one prediction with a 256 x 256 output (2 FLOPs per multiply-add)",
+    "inference img/s": "test images per second of the trained model on this device (mean over seeds)",
+    "peak memory MB": "peak memory of the run: GPU allocator peak, or the run's own resident set (RSS) on CPU",
+    "device": "where the runs trained",
+}
+
+
+def _sort_value(value: float) -> str:
+    return f' data-sort="{value!r}"' if isinstance(value, float) and math.isfinite(value) else ""
+
+
+def _th(text: str, help_text: str) -> str:
+    css = NAME if text == "model" else ""
+    return f'<th{css} title="{escape(help_text)}">{escape(text)}</th>'
+
+
+def _metric_help(metric: str) -> str:
+    m = METRICS[metric]
+    return f"{m.title}: {m.better} is better ({m.arrow}). {m.protocol}."
+
+
 def _main_table(table: Table) -> list[str]:
     metrics = table.metrics
-    head = ["rank", "model", "kind", "seeds"] + [heading(m) for m in metrics] + EFFICIENCY_HEADINGS
-    out = ['<div class="scroll"><table class="leaderboard">', "<thead><tr>"
-           + "".join(f"<th{NAME if h == 'model' else ''}>{escape(h)}</th>" for h in head)
+    head = ([_th(h, COLUMN_HELP[h]) for h in ("rank", "model", "kind", "seeds")]
+            + [_th(heading(m), _metric_help(m)) for m in metrics]
+            + [_th(h, COLUMN_HELP[h]) for h in EFFICIENCY_HEADINGS])
+    out = ['<div class="scroll"><table class="leaderboard sortable">', "<thead><tr>" + "".join(head)
            + "</tr></thead>", "<tbody>"]
-    blank = "<td>—</td>" * len(EFFICIENCY_HEADINGS)
-    out.append('<tr class="floor"><td>—</td><td class="name">input</td><td>floor</td><td>—</td>'
-               + "".join(f"<td>{fmt(table.input[m][0], m)}</td>" for m in metrics) + blank + "</tr>")
+    blank = f"<td>{NOT_APPLICABLE}</td>" * len(EFFICIENCY_HEADINGS)
+    out.append('<tr class="floor" data-pinned="1"><td>—</td><td class="name">input</td><td>floor</td><td>—</td>'
+               + "".join(f"<td{_sort_value(table.input[m][0])}>{fmt(table.input[m][0], m)}</td>" for m in metrics)
+               + blank + "</tr>")
     if table.target:
-        out.append('<tr class="reference"><td>—</td><td class="name">target</td><td>reference</td><td>—</td>'
+        out.append('<tr class="reference" data-pinned="1"><td>—</td><td class="name">target</td>'
+                   "<td>reference</td><td>—</td>"
                    + "".join(f"<td>{fmt(table.target[m][0], m) if m in table.target else '—'}</td>"
                              for m in metrics) + blank + "</tr>")
     for row in table.rows:
@@ -79,12 +163,30 @@ def _main_table(table: Table) -> list[str]:
                  f"<td>{escape(row.group)}</td>", f"<td>{len(row.seeds)}</td>"]
         for m in metrics:
             css = ' class="best"' if is_best(table, row, m) else ""
-            mark = f' <span class="sig">{SIGNIFICANT}</span>' if row.significant(m) else ""
-            cells.append(f'<td{css} title="{escape(_tooltip(row, m))}">'
+            mark = (f' <span class="sig" title="{escape(SYMBOLS[SIGNIFICANT])}">{SIGNIFICANT}</span>'
+                    if row.significant(m) else "")
+            cells.append(f'<td{css}{_sort_value(row.values[m][0])} title="{escape(_tooltip(row, m))}">'
                          f"{escape(mean_text(row.values[m], m, len(row.seeds)))}{mark}</td>")
-        cells += [f"<td>{escape(c)}</td>" for c in efficiency_cells(row)]
+        e = row.efficiency
+        numbers = [e.get("parameters"), e.get("gflops"), e.get("train_seconds"), e.get("inference_images_per_s"),
+                   e.get("peak_memory_mb"), None]
+        for text, value in zip(efficiency_cells(row), numbers):
+            shown = escape(text)
+            if text in (NOT_APPLICABLE, NOT_RECORDED):
+                shown = f'<abbr title="{escape(SYMBOLS[text])}">{shown}</abbr>'
+                value = None
+            cells.append(f"<td{_sort_value(float(value)) if isinstance(value, (int, float)) else ''}>{shown}</td>")
         out.append(f'<tr class="{escape(row.group)}">' + "".join(cells) + "</tr>")
     return out + ["</tbody></table></div>"]
+
+
+def _table_notes(table: Table) -> list[str]:
+    """Next to each table: the protocol of its own metric columns and a footnote for every symbol in it."""
+    protocol = "".join(f"<li><strong>{escape(heading(m))}</strong>: {escape(METRICS[m].protocol)}</li>"
+                       for m in table.metrics)
+    symbols = "".join(f"<li><strong>{escape(k)}</strong>: {escape(v)}</li>" for k, v in SYMBOLS.items())
+    return ['<p class="note">How each column is measured:</p>', f'<ul class="protocol">{protocol}</ul>',
+            '<p class="note">Symbols (hover a cell or heading for more):</p>', f'<ul class="footnotes">{symbols}</ul>']
 
 
 def _breakdowns(table: Table) -> list[str]:
@@ -120,8 +222,9 @@ def _published(report: Report, dataset: str) -> list[str]:
     for block in for_dataset(report.published, dataset):
         metrics = [m for m in block.get("metrics", []) if m in METRICS]
         out.append("<h3>Reported in the papers (not reproduced here, not ranked)</h3>")
-        out.append(f'<p class="note">Source: {escape(str(block["source"]))}.<br>Protocol: '
-                   f'{escape(str(block.get("protocol", "see the source")))}.</p>')
+        out.append(f'<p class="note">Source: {escape(citation(block))}.<br>Protocol: '
+                   f'{escape(str(block.get("protocol", "see the source")))}.<br>Checked: '
+                   f'{escape(str(block.get("checked", "not recorded")))}.</p>')
         out.append('<table class="published"><thead><tr><th class="name">model (paper)</th><th>ours</th>'
                    + "".join(f"<th>{escape(heading(m))}</th>" for m in metrics) + "</tr></thead><tbody>")
         for r in block["rows"]:
@@ -139,6 +242,16 @@ def _figures(report: Report, table: Table, root: Path) -> list[str]:
                    f"<figcaption>{escape(title)} (<code>{escape(rel)}</code>)</figcaption></figure>")
     out += [f'<p class="note">{escape(n)}</p>' for n in report.figure_notes.get(table.key, [])]
     return out
+
+
+def _unreadable(report: Report) -> list[str]:
+    if not report.unreadable:
+        return []
+    items = "".join(f"<li><code>{escape(u.file)}</code>: {escape(u.reason)}</li>" for u in report.unreadable)
+    intro = (f"{len(report.unreadable)} <code>metrics.json</code> file(s) could not be used; "
+             "fix or remove them:")
+    return [f'<section id="unreadable"><h2>Unreadable run records (not ranked)</h2><p class="note">{intro}</p>',
+            f'<ul class="failed">{items}</ul></section>']
 
 
 def _sweeps(report: Report) -> list[str]:
@@ -173,12 +286,15 @@ def render(report: Report, root: Path) -> str:
                                       for t in report.tables) + '<a href="#protocol">protocol</a></nav>')
     else:
         body.append("<p>No run records yet: run <code>make benchmark MODEL=unet DATA=mri</code>.</p>")
+    body += _unreadable(report)
     for table in report.tables:
         where = ("Full-reference metrics inside the dataset's mask." if table.masked else
                  "Full-reference metrics on the whole image." if table.masked is False else "")
         body += [f'<section id="{slug(table.key)}"><h2>{escape(table.dataset)} — preset {escape(table.preset)}</h2>',
+                 f'<p class="summary">{escape(summary_line(table))}</p>',
                  f'<p class="note">Data: {escape(", ".join(table.data_sources) or "n/a")}. {escape(where)}</p>']
-        body += _main_table(table) + _breakdowns(table) + _failures(table) + _published(report, table.dataset)
+        body += _main_table(table) + _table_notes(table) + _breakdowns(table) + _failures(table)
+        body += _published(report, table.dataset)
         body += _figures(report, table, root) + ["</section>"]
     body += _sweeps(report)
     body += ['<section id="protocol"><h2>Protocol</h2><ul>'
@@ -186,4 +302,4 @@ def render(report: Report, root: Path) -> str:
     return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>i2i-bench leaderboard</title><style>{STYLE}</style></head>\n<body>\n"
-            + "\n".join(body) + "\n</body></html>\n")
+            + "\n".join(body) + f"\n<script>{SORT_SCRIPT}</script>\n</body></html>\n")

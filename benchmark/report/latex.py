@@ -11,12 +11,11 @@ from benchmark.metrics import METRICS
 from benchmark.report.document import Report
 from benchmark.report.numbers import (
     SIGNIFICANT,
+    efficiency_cells,
     fmt,
-    gflops,
     is_best,
     legend,
     mean_text,
-    number,
     protocol_lines,
 )
 from benchmark.report.tables import Table
@@ -57,9 +56,7 @@ def _table(table: Table) -> list[str]:
             text = esc(mean_text(row.values[m], m, len(row.seeds)))
             text = rf"\textbf{{{text}}}" if is_best(table, row, m) else text
             cells.append(text + (esc(SIGNIFICANT) if row.significant(m) else ""))
-        e = row.efficiency
-        cells += [esc(number(e.get("parameters"), thousands=True)), esc(gflops(e.get("gflops"))),
-                  esc(number(e.get("train_seconds"), 0))]
+        cells += [esc(c) for c in efficiency_cells(row)[:3]]
         lines.append(" & ".join(cells) + r" \\")
     note = esc(legend().replace("*", ""))
     lines += [r"\bottomrule", r"\end{tabular}", "", r"\smallskip", rf"\parbox{{\linewidth}}{{\tiny {note}}}",

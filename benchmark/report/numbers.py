@@ -49,14 +49,75 @@ def gflops(value: Any) -> str:
     return f"{value:.3g}"
 
 
-EFFICIENCY_HEADINGS = ["params (G)", "GFLOPs / 256²", "train s", "infer img/s", "peak mem MB", "device"]
+EFFICIENCY_HEADINGS = ["generator params", "GFLOPs / 256² output", "train s", "inference img/s", "peak memory MB",
+                       "device"]
+NOT_APPLICABLE = "—"  # the quantity does not exist for this model (a baseline's parameters, training time)
+NOT_RECORDED = "n/a"  # the records do not hold it
+SYMBOLS = {
+    "↑": "higher is better",
+    "↓": "lower is better",
+    "±": "sample standard deviation over seeds (shown with two or more seeds)",
+    SIGNIFICANT: "significantly different from the column's best model (paired Wilcoxon, Holm-Bonferroni, "
+                 f"alpha {ALPHA})",
+    "bold": "best model of the column",
+    NOT_APPLICABLE: "not applicable: a baseline has no learned parameters and no training; a model that computes "
+                    "nothing (the identity) has no meaningful inference rate",
+    NOT_RECORDED: "not recorded or not countable: missing from the run records (older records kept only a "
+                  "process-wide memory peak, shared by every run of a matrix, which is no per-model figure), or "
+                  "the GFLOPs of a numpy baseline, which PyTorch's counter cannot see",
+}
+
+
+def _computes_nothing(e: dict[str, Any]) -> bool:
+    """A model with zero counted FLOPs (the identity): its images/s would time the timer, not a model."""
+    return e.get("gflops") == 0
 
 
 def efficiency_cells(row: ModelRow) -> list[str]:
     e = row.efficiency
-    return [number(e.get("parameters"), thousands=True), gflops(e.get("gflops")), number(e.get("train_seconds"), 0),
-            number(e.get("inference_images_per_s"), 1),
-            f"{number(e.get('peak_memory_mb'), 0)} {e.get('memory_kind', '')}".strip(), str(e.get("device", ""))]
+    baseline = row.group == "baseline"
+    params = e.get("parameters")
+    params_text = NOT_APPLICABLE if baseline and not params else number(params, thousands=True)
+    train = NOT_APPLICABLE if baseline else number(e.get("train_seconds"), 0)
+    rate = NOT_APPLICABLE if _computes_nothing(e) else number(e.get("inference_images_per_s"), 1)
+    peak = e.get("peak_memory_mb")
+    memory = f"{number(peak, 0)} {e.get('memory_kind', '')}".strip() if peak is not None else NOT_RECORDED
+    return [params_text, gflops(e.get("gflops")), train, rate, memory, str(e.get("device", ""))]
+
+
+def rank_metric(table: Table) -> str | None:
+    return next((m for m in ("psnr", "ssim") if m in table.metrics), table.metrics[0] if table.metrics else None)
+
+
+def _gain(metric: str, value: float, reference: float) -> str:
+    unit = " dB" if metric == "psnr" else ""
+    digits = DIGITS.get(metric, 4)
+    return f"{value - reference:+.{digits}f}{unit} {METRICS[metric].title}"
+
+
+def summary_line(table: Table) -> str:
+    """One sentence per table: the best model, its gain over the input, how many learned models beat the
+    best baseline (all by the ranking metric, PSNR where there is one)."""
+    metric = rank_metric(table)
+    ranked = [r for r in table.rows if metric and math.isfinite(r.values[metric][0])]
+    if not metric or not ranked:
+        return "No model has a value of the ranking metric."
+    best = min(ranked, key=lambda r: r.rank)
+    value = best.values[metric][0]
+    parts = [f"best: {best.model} ({fmt(value, metric)} {METRICS[metric].title})"]
+    floor = table.input.get(metric, (math.nan,))[0]
+    if math.isfinite(floor):
+        parts.append(f"{_gain(metric, value, floor)} over the input")
+    baselines = [r for r in ranked if r.group == "baseline"]
+    learned = [r for r in ranked if r.group == "learned"]
+    if baselines and learned:
+        top = min(baselines, key=lambda r: r.rank)
+        beat = sum(1 for r in learned if r.rank < top.rank)
+        parts.append(f"{beat} of {len(learned)} learned models beat the best baseline ({top.model}, "
+                     f"{fmt(top.values[metric][0], metric)})")
+    elif not baselines:
+        parts.append("no baseline in this table")
+    return "; ".join(parts) + "."
 
 
 def legend() -> str:
@@ -83,10 +144,11 @@ def protocol_lines() -> list[str]:
          "(zero differences dropped; exact for small samples); Holm-Bonferroni over the models of the table; "
          f"alpha = {ALPHA}. Bootstrap 95 % intervals (2000 resamples of the per-image means) are in the CSV "
          "and the HTML tooltips."),
-        ("Efficiency: generator parameters; GFLOPs of one prediction with a 256 x 256 output (PyTorch's "
-         "FlopCounterMode, 2 FLOPs per multiply-add; n/a for numpy baselines); training seconds and inference "
-         "images/s (mean over seeds); peak memory (GPU allocator peak per run, or the process's peak RSS on "
-         "CPU, an upper bound when a matrix shares one process); device."),
+        ("Efficiency: generator parameters (— for baselines, which learn none); GFLOPs of one prediction with "
+         "a 256 x 256 output (PyTorch's FlopCounterMode, 2 FLOPs per multiply-add; n/a for numpy baselines); "
+         "training seconds (— for baselines) and inference images/s (mean over seeds; — for a model that "
+         "computes nothing); peak memory of the run (GPU allocator peak, or the run's own peak resident set "
+         "on CPU; n/a for older records that kept only the process-wide peak of a whole matrix); device."),
         ("Failed and incomplete runs are listed with their reason and never enter a table. Sweep trials never "
          "enter a table. Numbers reported in the papers are shown apart and never ranked."),
     ]

@@ -2,8 +2,9 @@
 
 Per dataset and preset: a sample grid (source | each model | target, same test images, with a zoomed inset
 of the same region), an intensity line profile across the target's strongest edge (as FI-GAN's Fig. 5D),
-bar charts per metric with error bars over seeds, training curves from each run's `logs/metrics.csv`, and
-quality versus compute. A figure without the data it needs raises `Skipped` with the reason.
+a dot plot per metric (mean and interval per model on an axis around the data, the input and target as
+lines), the per-image spread of the ranking metric (box plots), training curves from each run's
+`logs/metrics.csv`, and quality versus compute. A figure without the data it needs raises `Skipped` with the reason.
 """
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ import numpy as np
 from PIL import Image  # matplotlib's own image dependency
 
 from benchmark.metrics import METRICS
+from benchmark.report import per_image
+from benchmark.report.numbers import fmt
 from benchmark.report.samples import Samples, load_samples
 from benchmark.report.tables import ModelRow, Table
 
@@ -195,32 +198,116 @@ def line_profile(table: Table, path: Path) -> None:
     _save(fig, path)
 
 
-def metric_bars(table: Table, path: Path) -> None:
+def axis_range(values: list[float], pad: float = 0.08) -> tuple[float, float]:
+    """Limits that cover every value with a margin: the axis is around the data, never from zero, so a
+    3 dB difference at 30 dB is as wide as it is in the table."""
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return 0.0, 1.0
+    low, high = min(finite), max(finite)
+    span = high - low or max(abs(high) * 0.05, 1e-3)
+    return low - pad * span, high + pad * span
+
+
+def _interval(row: ModelRow, metric: str) -> tuple[float, float]:
+    """The error bar of a model's value: the bootstrap 95 % interval of its per-image mean, else ± the std
+    over seeds (records without per-image values), else none."""
+    mean, std = row.values[metric]
+    ci = row.ci.get(metric)
+    if ci:
+        return ci
+    spread = std if math.isfinite(std) else 0.0
+    return mean - spread, mean + spread
+
+
+def metric_dots(table: Table, path: Path) -> None:
+    """One dot plot per metric: each model's mean with its interval on an axis around the data, the input
+    (dashed) and target (dotted) as lines, seed means as open circles when there are several seeds."""
     plt = _pyplot()
     if not table.rows or not table.metrics:
         raise Skipped("no complete model run")
     n = len(table.metrics)
-    cols = min(4, n)
-    fig, axes = plt.subplots(math.ceil(n / cols), cols, figsize=(3.6 * cols, 3.0 * math.ceil(n / cols)),
+    cols = min(3, n)
+    height = 0.8 + 0.28 * len(table.rows)
+    fig, axes = plt.subplots(math.ceil(n / cols), cols, figsize=(4.3 * cols, height * math.ceil(n / cols)),
                              squeeze=False)
-    names = [r.model for r in table.rows]
-    colours = ["0.55" if r.group == "baseline" else "tab:blue" for r in table.rows]
+    ys = list(range(len(table.rows)))[::-1]  # the table's first row on top
     for ax, m in zip(axes.flat, table.metrics):
-        means = [r.values[m][0] for r in table.rows]
-        stds = [r.values[m][1] if math.isfinite(r.values[m][1]) else 0.0 for r in table.rows]
-        ax.bar(range(len(names)), [v if math.isfinite(v) else 0.0 for v in means], yerr=stds, color=colours,
-               capsize=3)
-        if math.isfinite(table.input[m][0]):
-            ax.axhline(table.input[m][0], color="tab:red", ls="--", lw=1, label="input")
-        if m in table.target and math.isfinite(table.target[m][0]):
-            ax.axhline(table.target[m][0], color="tab:green", ls=":", lw=1.2, label="target")
-        ax.set_xticks(range(len(names)))
-        ax.set_xticklabels([label(x) for x in names], rotation=45, ha="right", fontsize=7)
-        ax.set_title(f"{METRICS[m].title} {METRICS[m].arrow}", fontsize=9)
-        ax.legend(fontsize=6)
+        shown: list[float] = []
+        for y, row in zip(ys, table.rows):
+            mean = row.values[m][0]
+            if not math.isfinite(mean):
+                continue
+            low, high = _interval(row, m)
+            colour = "0.45" if row.group == "baseline" else "tab:blue"
+            # max(0, .): a record whose per-image file disagrees with its mean still draws (the dot is the mean)
+            ax.errorbar([mean], [y], xerr=[[max(0.0, mean - low)], [max(0.0, high - mean)]], fmt="o",
+                        color=colour, ms=5, capsize=3)
+            seeds = [float((r.get("test") or {}).get(m, math.nan)) for r in row.runs]
+            if len(seeds) > 1:
+                ax.plot(seeds, [y] * len(seeds), "o", mfc="none", mec=colour, ms=4, alpha=0.7)
+            shown += [low, high, *seeds]
+        for value, style, colour, name in ((table.input.get(m, (math.nan,))[0], "--", "tab:red", "input"),
+                                           (table.target.get(m, (math.nan,))[0], ":", "tab:green", "target")):
+            if math.isfinite(value):
+                ax.axvline(value, color=colour, ls=style, lw=1.2, label=f"{name} {fmt(value, m)}")
+                shown.append(value)
+        ax.set_xlim(*axis_range(shown))
+        ax.set_yticks(ys)
+        ax.set_yticklabels([label(r.model) for r in table.rows], fontsize=7)
+        ax.set_ylim(-0.7, len(table.rows) - 0.3)
+        ax.grid(axis="x", color="0.9")
+        ax.set_title(f"{METRICS[m].title} {METRICS[m].arrow} ({METRICS[m].better} is better)", fontsize=9)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=6, loc="best")
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
-    fig.suptitle(label(f"{table.dataset} ({table.preset})"), fontsize=10)
+    fig.suptitle(label(f"{table.dataset} ({table.preset}): mean and 95 % bootstrap interval per model"),
+                 fontsize=10)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def spread_metric(table: Table) -> str:
+    return next((m for m in ("psnr", "ssim") if m in table.metrics), table.metrics[0] if table.metrics else "")
+
+
+def per_image_spread(table: Table, path: Path) -> None:
+    """Box plots of the per-image values of the ranking metric (PSNR) per model, the input first: whether a
+    difference in the means holds for most images or comes from a few."""
+    plt = _pyplot()
+    metric = spread_metric(table)
+    if not metric:
+        raise Skipped("no metric")
+    names, data = [], []
+    inputs = per_image.per_image_means(per_image.load(table.rows[0].runs), f"input_{metric}") if table.rows else []
+    if inputs:
+        names.append("input")
+        data.append(inputs)
+    for row in table.rows:
+        values = per_image.per_image_means(per_image.load(row.runs), metric)
+        if values:
+            names.append(row.model)
+            data.append(values)
+    if len(data) < 2:
+        raise Skipped("no run kept per-image values (per_image.csv)")
+    fig, ax = plt.subplots(figsize=(7.5, 0.9 + 0.32 * len(data)))
+    positions = list(range(len(data)))[::-1]
+    parts = ax.boxplot(data, positions=positions, vert=False, widths=0.6, showmeans=True, patch_artist=True,
+                       meanprops={"marker": "D", "markerfacecolor": "white", "markeredgecolor": "black",
+                                  "markersize": 4}, flierprops={"markersize": 3})
+    groups = {r.model: r.group for r in table.rows}
+    for box, name in zip(parts["boxes"], names):
+        box.set_facecolor("#fde2c8" if name == "input" else "#dddddd" if groups.get(name) == "baseline"
+                          else "#cfe0f5")
+    ax.set_yticks(positions)
+    ax.set_yticklabels([label(n) for n in names], fontsize=7)
+    ax.set_xlim(*axis_range([v for values in data for v in values]))
+    ax.grid(axis="x", color="0.9")
+    images = max(len(v) for v in data)
+    ax.set_xlabel(f"{METRICS[metric].title} per test image {METRICS[metric].arrow}")
+    ax.set_title(label(f"{table.dataset} ({table.preset}): per-image spread over {images} test images "
+                       "(box: quartiles, whiskers 1.5 IQR, diamond: mean)"), fontsize=9)
     fig.tight_layout()
     _save(fig, path)
 
@@ -327,5 +414,5 @@ def quality_compute(table: Table, path: Path) -> None:
     _save(fig, path)
 
 
-FIGURES = {"samples": sample_grid, "profile": line_profile, "bars": metric_bars, "curves": training_curves,
-           "compute": quality_compute}
+FIGURES = {"samples": sample_grid, "profile": line_profile, "metrics": metric_dots, "spread": per_image_spread,
+           "curves": training_curves, "compute": quality_compute}

@@ -6,12 +6,16 @@ older records the time from the run id's timestamp to the record file's modifica
 """
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from benchmark import records
+from benchmark.records import started as records_started
 
 
 @dataclass
@@ -45,7 +49,7 @@ def duration(seconds: float) -> str:
 
 def _start(record: dict[str, Any]) -> float | None:
     try:
-        return time.mktime(time.strptime(str(record.get("run_id", ""))[:15], "%Y%m%d-%H%M%S"))
+        return datetime.datetime.fromisoformat(records.started(record)).timestamp()
     except ValueError:
         return None
 
@@ -73,7 +77,7 @@ def provenance(records: list[dict[str, Any]]) -> Provenance:
     # Only the runs the tables show: the newest complete run per (dataset, model, preset, seed), as
     # `tables.latest_per_seed` picks them; a rerun replaces its predecessor's time instead of adding to it.
     newest: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for r in sorted(records, key=lambda r: str(r.get("run_id", ""))):
+    for r in sorted(records, key=records_started):
         if r.get("status") == "complete" and not r.get("sweep"):
             newest[(r.get("dataset"), r.get("model"), r.get("preset"), int(r.get("seed", 0)))] = r
     complete = list(newest.values())

@@ -19,3 +19,8 @@ def load(path: Path = FILE) -> list[dict[str, Any]]:
 
 def for_dataset(blocks: list[dict[str, Any]], dataset: str) -> list[dict[str, Any]]:
     return [b for b in blocks if b.get("dataset") == dataset]
+
+
+def citation(block: dict[str, Any]) -> str:
+    """The paper and the table the numbers come from, as every output format prints them."""
+    return f"{block.get('paper', 'unknown paper')}, {block.get('table', 'table not named')}"

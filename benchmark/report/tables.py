@@ -6,13 +6,16 @@ Rules (stated again in every output, see `protocol_lines`):
 - a model's value is the mean over its seeds of each seed's test-set mean, ± the sample std over seeds;
 - the input row (the untouched source against the target) is the floor, averaged the same way over seeds;
   metrics without a reference (PIQE, SBR, T/NT) also get a target row (what the reference image scores);
-- rows: classical baselines (models that do not train, `MODELS[name].trainable is False`), then learned
+- rows: classical baselines (models that do not train, `benchmark.results.model_kind`), then learned
   models; rank by PSNR (then SSIM), the first metric when there is no PSNR;
+- every fact comes from the records themselves (never from the model or dataset registries), so a results
+  folder renders the same anywhere; the aggregation over seeds is `benchmark.results.seed_summary`;
 - significance: per metric column, every model against the column's best model, paired two-sided Wilcoxon
   signed-rank on per-image values (`per_image`), Holm-Bonferroni over the table's models, alpha 0.05.
 """
 from __future__ import annotations
 
+import datetime
 import math
 import statistics
 from collections import defaultdict
@@ -20,7 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmark import results
 from benchmark.metrics import METRICS
+from benchmark.records import folder_name, seed_of_folder, started
 from benchmark.report import per_image
 from benchmark.report.significance import ALPHA, bootstrap_ci, holm, wilcoxon_p
 
@@ -78,34 +83,33 @@ def mean_std(values: list[float]) -> MeanStd:
 
 
 def latest_per_seed(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Keep the newest complete run of each seed (run ids start with a timestamp)."""
+    """Keep the newest complete run of each seed (`records.started`)."""
     chosen: dict[int, dict[str, Any]] = {}
-    for run in sorted(runs, key=lambda r: str(r.get("run_id", ""))):
+    for run in sorted(runs, key=started):
         chosen[int(run.get("seed", 0))] = run
     return [chosen[s] for s in sorted(chosen)]
 
 
-def model_group(name: str) -> str:
-    from models import MODELS
-
-    cls = MODELS.get(name)
-    return "baseline" if cls is not None and not cls.trainable else "learned"
+def _finite(values: list[float]) -> list[float]:
+    return [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
 
 
 def _efficiency(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    eff = [r.get("efficiency") or {} for r in runs]
-    peak_gpu = [e["peak_gpu_memory_mb"] for e in eff if "peak_gpu_memory_mb" in e]
-    flops = [e["gflops_per_256"] for e in eff if e.get("gflops_per_256") is not None]
+    """Efficiency of a model's chosen runs, from `results.run_row`: None where the records do not say.
+
+    A process-wide memory peak (older records) is no per-model figure: it is left out and marked."""
+    rows = [results.run_row(r) for r in runs]
+    flops, params = _finite([r["gflops_per_256"] for r in rows]), _finite([r["parameters"] for r in rows])
+    peaks = _finite([r["peak_memory_mb"] for r in rows])
+    kinds = {r["memory_kind"] for r in rows if r["memory_kind"]}
     return {
-        "parameters": (eff[0].get("parameters") or {}).get("generator"),
+        "parameters": int(params[0]) if params else None,
         "gflops": flops[0] if flops else None,
-        "train_seconds": mean_std([e.get("train_seconds", float("nan")) for e in eff])[0],
-        "inference_images_per_s": mean_std([e.get("inference_images_per_s", float("nan")) for e in eff])[0],
-        "peak_memory_mb": max(peak_gpu) if peak_gpu else max((e.get("peak_rss_mb", 0.0) for e in eff), default=0.0),
-        # Records without a per-run scope hold their process's peak (a matrix shares one process): an upper bound.
-        "memory_kind": "GPU" if peak_gpu else (
-            "RSS" if all(e.get("memory_scope") == "run" for e in eff) else "RSS, process peak"),
-        "device": ", ".join(sorted({str(e.get("device", "?")) for e in eff})),
+        "train_seconds": mean_std([r["train_seconds"] for r in rows])[0],
+        "inference_images_per_s": mean_std([r["inference_images_per_s"] for r in rows])[0],
+        "peak_memory_mb": max(peaks) if peaks else None,
+        "memory_kind": "GPU" if "GPU" in kinds else "RSS" if peaks else next(iter(kinds), ""),
+        "device": ", ".join(sorted({r["device"] for r in rows})),
     }
 
 
@@ -171,11 +175,13 @@ def build_table(dataset: str, preset: str, group: list[dict[str, Any]]) -> Table
     by_model: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in complete:
         by_model[str(r["model"])].append(r)
+    summary = results.seed_summary(results.runs_frame(complete), metrics) if complete else None
     rows = []
     for model, runs in by_model.items():
         runs = latest_per_seed(runs)
-        values = {m: mean_std([(r.get("test") or {}).get(m, float("nan")) for r in runs]) for m in metrics}
-        rows.append(ModelRow(model, model_group(model), runs, values, efficiency=_efficiency(runs)))
+        line = summary.loc[(dataset, preset, model)]
+        values = {m: (float(line[f"{m}_mean"]), float(line[f"{m}_std"])) for m in metrics}
+        rows.append(ModelRow(model, results.model_kind(runs[-1]), runs, values, efficiency=_efficiency(runs)))
     best: dict[str, str] = {}
     for m in metrics:
         finite = [r for r in rows if math.isfinite(r.values[m][0])]
@@ -195,14 +201,14 @@ def build_table(dataset: str, preset: str, group: list[dict[str, Any]]) -> Table
     failed = [r for r in group if r.get("status") != "complete"]
     sources = sorted({str(r.get("data_source", "synthetic")) for r in complete})
     return Table(dataset, preset, metrics, rows, floor, target, best, failed, _breakdowns(rows, complete),
-                 sources, masked=_masked(dataset))
+                 sources, masked=_masked(complete))
 
 
-def _masked(dataset: str) -> bool | None:
-    from datamodules import DATASETS
-
-    cls = DATASETS.get(dataset)
-    return None if cls is None else bool(cls.masked_metrics)
+def _masked(complete: list[dict[str, Any]]) -> bool | None:
+    """Whether the full-reference metrics were scored inside the dataset's mask: the records' `masked_metrics`
+    field (None, "not recorded", when no record carries it)."""
+    flags = {r["masked_metrics"] for r in complete if isinstance(r.get("masked_metrics"), bool)}
+    return next(iter(flags)) if len(flags) == 1 else None
 
 
 def incomplete_runs(root: Path, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -211,15 +217,17 @@ def incomplete_runs(root: Path, records: list[dict[str, Any]]) -> list[dict[str,
     same seed replaced is not listed)."""
     latest: dict[tuple[str, str, str, str], str] = {}
     for r in records:
-        key = (str(r.get("dataset")), str(r.get("model")), str(r.get("preset")), str(r.get("seed")))
-        latest[key] = max(latest.get(key, ""), str(r.get("run_id", "")))
+        key = (folder_name(str(r.get("dataset"))), folder_name(str(r.get("model"))), str(r.get("preset")),
+               str(r.get("seed")))
+        latest[key] = max(latest.get(key, ""), started(r))
     out = []
     for folder in sorted((root / "runs").glob("*/*/*/*")):
         if not folder.is_dir() or (folder / "metrics.json").exists():
             continue
-        seed = folder.name.split("-seed")[-1].split("-")[0] if "-seed" in folder.name else "?"
+        seed = seed_of_folder(folder.name)
         dataset, model, preset = folder.parts[-4:-1]
-        if folder.name < latest.get((dataset, model, preset, seed), ""):
+        begun = datetime.datetime.fromtimestamp(folder.stat().st_mtime, datetime.timezone.utc).isoformat()
+        if begun < latest.get((dataset, model, preset, seed), ""):
             continue
         out.append({"status": "incomplete", "dataset": dataset, "model": model, "preset": preset,
                     "run_id": folder.name, "seed": seed, "_dir": str(folder),

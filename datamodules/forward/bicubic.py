@@ -1,4 +1,4 @@
-"""The x4 bicubic degradation of FI-GAN (Zhang et al., Biomed. Opt. Express 10(3), 2019).
+"""The x4 bicubic degradation of FI-GAN (Zhang C. et al., Biomed. Opt. Express 10(9):4742, 2019).
 
 A high-resolution image X gives the low-resolution image D(X) (x`scale` bicubic down-sampling) and the network
 input Y = U(D(X)) (bicubic up-sampling back to X's size), so input and target have the same size.

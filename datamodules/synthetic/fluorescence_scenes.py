@@ -1,6 +1,6 @@
 """Procedural high-resolution fluorescence scenes for the x4 super-resolution task (FI-GAN).
 
-FI-GAN (Zhang et al., Biomed. Opt. Express 10(3), 2019) super-resolves fluorescence images of vessels,
+FI-GAN (Zhang C. et al., Biomed. Opt. Express 10(9):4742, 2019) super-resolves fluorescence images of vessels,
 cells and sub-cellular structures, and shows resolution on an ICG resolution plate. A scene mixes, at the
 pixel scale of confocal ground truth (the real samples in `shared/data/fluorescence`: nuclei 12-30 px
 across, neurites 2-6 px wide, puncta near the resolution limit):

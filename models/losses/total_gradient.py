@@ -1,4 +1,4 @@
-"""Total gradient (TG) loss of FI-GAN (Zhang et al., Biomed. Opt. Express 10(9), 2019).
+"""Total gradient (TG) loss of FI-GAN (Zhang C. et al., Biomed. Opt. Express 10(9):4742, 2019).
 
 For a target X and a prediction Y of width Nw and height Nh, per channel::
 

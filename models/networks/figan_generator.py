@@ -1,6 +1,6 @@
-"""FI-GAN generator (Zhang H., Fang C., Xie X., Yang Y., Mei W., Jin D., Fei P., "High-throughput,
-high-resolution deep learning microscopy based on registration-free generative adversarial network",
-Biomed. Opt. Express 10(3):1044-1063, 2019).
+"""FI-GAN generator (Zhang C., Wang K., An Y., He K., Tong T., Tian J., "Improved generative adversarial
+networks using the total gradient loss for the resolution enhancement of fluorescence images", Biomed. Opt.
+Express 10(9):4742, 2019).
 
 Why this shape: the paper's generator works at 1/4 resolution (two stride-2 convs), so its seven
 residual dense blocks are 16x cheaper than at full size, then returns to the input size by sub-pixel

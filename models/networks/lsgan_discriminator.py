@@ -1,6 +1,6 @@
 """The least-squares discriminator used with the FI-GAN generator.
 
-Why: FI-GAN (Zhang H. et al., Biomed. Opt. Express 10(3):1044, 2019) trains its generator against a
+Why: FI-GAN (Zhang C. et al., Biomed. Opt. Express 10(9):4742, 2019) trains its generator against a
 least-squares GAN critic, whose loss needs an unbounded real-valued score, not a probability. The FI-GAN
 paper does not give the critic's layers, so we follow the LSGAN paper's own discriminator (Mao et al.,
 "Least Squares Generative Adversarial Networks", ICCV 2017, Fig. 3b): four 5x5 stride-2 convs of width

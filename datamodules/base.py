@@ -24,6 +24,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from benchmark.errors import DataError, UsageError
+from benchmark.evaluation import unit_id
 
 SPLITS = ("train", "val", "test")
 
@@ -142,6 +143,9 @@ class PairedDataModule(L.LightningDataModule):
     # Real roots that may lack a split get synthetic stand-ins: such datamodules add those splits' names to
     # `synthetic_splits`, and `summary` says per split whether its images are real or synthetic.
     mixes_sources: ClassVar[bool] = False
+    # What statistics treat as one independent test case (`benchmark.evaluation.UNIT_RULES`): per-image values
+    # are averaged per unit before they are tested, bootstrapped or ranked.
+    unit_of_analysis: ClassVar[str] = "image"
 
     def __init__(self, root: str | None = None, batch_size: int = 8, eval_batch_size: int | None = None,
                  crop_size: int | None = None, num_workers: int = 0, seed: int = 0) -> None:
@@ -153,6 +157,12 @@ class PairedDataModule(L.LightningDataModule):
             raise UsageError(f"data.crop_size={crop_size} must be a multiple of the scale factor {self.scale}")
         self.splits: dict[str, Split] = {}
         self.synthetic_splits: set[str] = set()
+
+    @classmethod
+    def unit_of(cls, image_id: str, row: dict[str, Any] | None = None) -> str:
+        """The unit (volume, field of view, image) a test image belongs to; `row` (its per-image row) is
+        there for datasets whose unit a tag names."""
+        return unit_id(cls.unit_of_analysis, image_id)
 
     # -- to implement ---------------------------------------------------------------------------------
     def build_splits(self) -> dict[str, Split]:

@@ -133,6 +133,7 @@ class FMDDataModule(PairedDataModule):
     scale = 1
     masked_metrics = True
     mixes_sources = True
+    unit_of_analysis = "field of view"  # its noise levels are one specimen; per-level results stay apart
     extra_metrics: tuple[str, ...] = ()
 
     def __init__(self, root: str | None = None, batch_size: int = 8, eval_batch_size: int | None = None,

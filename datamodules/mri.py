@@ -92,6 +92,7 @@ class MRIDataModule(PairedDataModule):
     task = "translate"
     channels = 1
     volumetric = True
+    unit_of_analysis = "volume"
     masked_metrics = True
 
     def __init__(self, root: str | None = None, batch_size: int = 8, eval_batch_size: int | None = None,

@@ -23,6 +23,7 @@ from benchmark.report.numbers import (
     mean_text,
     protocol_lines,
 )
+from benchmark.report import uncertainty
 from benchmark.report.published import for_dataset
 from benchmark.report.tables import ModelRow, Table
 
@@ -54,37 +55,58 @@ def _tooltip(row: ModelRow, metric: str) -> str:
     parts = []
     ci = row.ci.get(metric)
     if ci:
-        parts.append(f"bootstrap 95% CI of the per-image mean [{fmt(ci[0], metric)}, {fmt(ci[1], metric)}]")
+        parts.append(f"bootstrap 95% CI over units and seeds [{fmt(ci[0], metric)}, {fmt(ci[1], metric)}]")
     p = row.p_vs_best.get(metric)
     if p is not None:
-        parts.append(f"Holm-adjusted Wilcoxon p vs best = {p:.3g}")
+        parts.append(f"Holm-adjusted p vs best = {p:.3g} (per-unit test over units and seeds)")
     return "; ".join(parts)
 
 
 def _main_table(table: Table) -> list[str]:
     metrics = table.metrics
-    head = ["rank", "model", "kind", "seeds"] + [heading(m) for m in metrics] + EFFICIENCY_HEADINGS
+    head = ["rank", "rank range", "model", "kind", "seeds", "units"] + [heading(m) for m in metrics]
+    head += EFFICIENCY_HEADINGS
     out = ['<div class="scroll"><table class="leaderboard">', "<thead><tr>"
            + "".join(f"<th{NAME if h == 'model' else ''}>{escape(h)}</th>" for h in head)
            + "</tr></thead>", "<tbody>"]
     blank = "<td>—</td>" * len(EFFICIENCY_HEADINGS)
-    out.append('<tr class="floor"><td>—</td><td class="name">input</td><td>floor</td><td>—</td>'
+    out.append('<tr class="floor"><td>—</td><td>—</td><td class="name">input</td><td>floor</td><td>—</td><td>—</td>'
                + "".join(f"<td>{fmt(table.input[m][0], m)}</td>" for m in metrics) + blank + "</tr>")
     if table.target:
-        out.append('<tr class="reference"><td>—</td><td class="name">target</td><td>reference</td><td>—</td>'
+        out.append('<tr class="reference"><td>—</td><td>—</td><td class="name">target</td><td>reference</td>'
+                   '<td>—</td><td>—</td>'
                    + "".join(f"<td>{fmt(table.target[m][0], m) if m in table.target else '—'}</td>"
                              for m in metrics) + blank + "</tr>")
     for row in table.rows:
-        cells = [f"<td>{row.rank}</td>", f'<td class="name">{escape(row.model)}</td>',
-                 f"<td>{escape(row.group)}</td>", f"<td>{len(row.seeds)}</td>"]
+        cells = [f"<td>{row.rank}</td>", f'<td class="rank-range">{uncertainty.rank_range_text(row)}</td>',
+                 f'<td class="name">{escape(row.model)}</td>', f"<td>{escape(row.group)}</td>",
+                 f"<td>{len(row.seeds)}</td>", f"<td>{row.units}</td>"]
         for m in metrics:
             css = ' class="best"' if is_best(table, row, m) else ""
             mark = f' <span class="sig">{SIGNIFICANT}</span>' if row.significant(m) else ""
-            cells.append(f'<td{css} title="{escape(_tooltip(row, m))}">'
-                         f"{escape(mean_text(row.values[m], m, len(row.seeds)))}{mark}</td>")
+            cells.append(f'<td{css} title="{escape(_tooltip(row, m))}" '
+                         f'data-ci="{escape(uncertainty.with_interval(row, m))}">'
+                         f'<span class="value">{escape(mean_text(row.values[m], m, len(row.seeds)))}</span>'
+                         f"{mark}</td>")
         cells += [f"<td>{escape(c)}</td>" for c in efficiency_cells(row)]
         out.append(f'<tr class="{escape(row.group)}">' + "".join(cells) + "</tr>")
     return out + ["</tbody></table></div>"]
+
+
+def _uncertainty(table: Table) -> list[str]:
+    """Unit, seeds and rank stability as notes, the intervals and gaps as two tables (`uncertainty`)."""
+    out = [f'<p class="note unit">{escape(uncertainty.unit_line(table))}</p>']
+    if uncertainty.seed_note(table):
+        out.append(f'<p class="note seeds"><strong>{escape(uncertainty.seed_note(table))}</strong></p>')
+    out.append(f'<p class="note stability">{escape(uncertainty.stability_line(table))}</p>')
+    for kind, (header, rows) in (("intervals", uncertainty.interval_table(table)),
+                                 ("gaps", uncertainty.gap_table(table))):
+        out.append(f'<table class="{kind}"><thead><tr>' + "".join(
+            f"<th{NAME if i == 0 else ''}>{escape(h)}</th>" for i, h in enumerate(header)) + "</tr></thead><tbody>")
+        out += ["<tr>" + "".join(f"<td{NAME if i == 0 else ''}>{escape(c)}</td>" for i, c in enumerate(cells))
+                + "</tr>" for cells in rows]
+        out.append("</tbody></table>")
+    return out + [f'<p class="note">{escape(uncertainty.gap_legend(table))}</p>']
 
 
 def _breakdowns(table: Table) -> list[str]:
@@ -169,6 +191,7 @@ def render(report: Report, root: Path) -> str:
             f"<p><strong>Runs summarised:</strong> {escape(report.provenance.sentence())}</p>",
             f'<p class="note">{escape(legend().replace("*", ""))}</p>']
     if report.tables:
+        body.append(uncertainty.TOGGLE_HTML)
         body.append("<nav>" + "".join(f'<a href="#{slug(t.key)}">{escape(t.dataset)} ({escape(t.preset)})</a>'
                                       for t in report.tables) + '<a href="#protocol">protocol</a></nav>')
     else:
@@ -178,7 +201,8 @@ def render(report: Report, root: Path) -> str:
                  "Full-reference metrics on the whole image." if table.masked is False else "")
         body += [f'<section id="{slug(table.key)}"><h2>{escape(table.dataset)} — preset {escape(table.preset)}</h2>',
                  f'<p class="note">Data: {escape(", ".join(table.data_sources) or "n/a")}. {escape(where)}</p>']
-        body += _main_table(table) + _breakdowns(table) + _failures(table) + _published(report, table.dataset)
+        body += _main_table(table) + _uncertainty(table) + _breakdowns(table) + _failures(table)
+        body += _published(report, table.dataset)
         body += _figures(report, table, root) + ["</section>"]
     body += _sweeps(report)
     body += ['<section id="protocol"><h2>Protocol</h2><ul>'
@@ -186,4 +210,4 @@ def render(report: Report, root: Path) -> str:
     return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>i2i-bench leaderboard</title><style>{STYLE}</style></head>\n<body>\n"
-            + "\n".join(body) + "\n</body></html>\n")
+            + "\n".join(body) + f"\n<script>{uncertainty.TOGGLE_SCRIPT}</script>\n</body></html>\n")

@@ -19,12 +19,13 @@ from benchmark.report.numbers import (
     number,
     protocol_lines,
 )
+from benchmark.report import uncertainty
 from benchmark.report.tables import Table
 
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"\textless{}",
             ">": r"\textgreater{}", "±": r"$\pm$", "†": r"$^\dagger$", "²": r"$^2$", "↑": r"$\uparrow$",
-            "↓": r"$\downarrow$", "—": "---"}
+            "↓": r"$\downarrow$", "—": "---", "–": "--", "×": r"$\times$"}
 
 
 def esc(text: object) -> str:
@@ -34,17 +35,18 @@ def esc(text: object) -> str:
 def _table(table: Table) -> list[str]:
     metrics = table.metrics
     anchor = re.sub(r"[^A-Za-z0-9]+", "-", table.key)
-    cols = "ll" + "r" * (len(metrics) + 3)
-    head = ["Rank", "Model"] + [esc(f"{METRICS[m].title} {METRICS[m].arrow}") for m in metrics]
+    cols = "lcl" + "r" * (len(metrics) + 3)
+    head = ["Rank", "Range", "Model"] + [esc(f"{METRICS[m].title} {METRICS[m].arrow}") for m in metrics]
     head += ["Params", esc("GFLOPs/256²"), "Train s"]
     lines = [r"\begin{table}[t]", r"\centering", r"\scriptsize",
              (rf"\caption{{{esc(table.dataset)}, preset {esc(table.preset)}: test-set metrics "
-              rf"(mean $\pm$ std over seeds).}}"), rf"\label{{tab:{anchor}}}",
+              rf"(mean $\pm$ std over seeds; unit of analysis: {esc(table.unit)}; range: 2.5--97.5\,\% "
+              rf"bootstrap rank).}}"), rf"\label{{tab:{anchor}}}",
              rf"\begin{{tabular}}{{{cols}}}", r"\toprule", " & ".join(head) + r" \\", r"\midrule"]
-    lines.append(" & ".join(["", r"\emph{input}"] + [fmt(table.input[m][0], m) for m in metrics] + ["", "", ""])
+    lines.append(" & ".join(["", "", r"\emph{input}"] + [fmt(table.input[m][0], m) for m in metrics] + ["", "", ""])
                  + r" \\")
     if table.target:
-        lines.append(" & ".join(["", r"\emph{target}"] + [fmt(table.target[m][0], m) if m in table.target else ""
+        lines.append(" & ".join(["", "", r"\emph{target}"] + [fmt(table.target[m][0], m) if m in table.target else ""
                                                            for m in metrics] + ["", "", ""]) + r" \\")
     lines.append(r"\midrule")
     group = None
@@ -52,7 +54,7 @@ def _table(table: Table) -> list[str]:
         if group is not None and row.group != group:
             lines.append(r"\midrule")
         group = row.group
-        cells = [str(row.rank), esc(row.model)]
+        cells = [str(row.rank), esc(uncertainty.rank_range_text(row)), esc(row.model)]
         for m in metrics:
             text = esc(mean_text(row.values[m], m, len(row.seeds)))
             text = rf"\textbf{{{text}}}" if is_best(table, row, m) else text
@@ -61,7 +63,7 @@ def _table(table: Table) -> list[str]:
         cells += [esc(number(e.get("parameters"), thousands=True)), esc(gflops(e.get("gflops"))),
                   esc(number(e.get("train_seconds"), 0))]
         lines.append(" & ".join(cells) + r" \\")
-    note = esc(legend().replace("*", ""))
+    note = esc(" ".join(filter(None, [legend().replace("*", ""), uncertainty.seed_note(table)])))
     lines += [r"\bottomrule", r"\end{tabular}", "", r"\smallskip", rf"\parbox{{\linewidth}}{{\tiny {note}}}",
               r"\end{table}", ""]
     return lines

@@ -3,7 +3,8 @@
 Per dataset and preset: a sample grid (source | each model | target, same test images, with a zoomed inset
 of the same region), an intensity line profile across the target's strongest edge (as FI-GAN's Fig. 5D),
 bar charts per metric with error bars over seeds, training curves from each run's `logs/metrics.csv`, and
-quality versus compute. A figure without the data it needs raises `Skipped` with the reason.
+quality versus compute, and the ranking's uncertainty (`plots_ranking`: rank probabilities, significance
+map). A figure without the data it needs raises `Skipped` with the reason.
 """
 from __future__ import annotations
 
@@ -327,5 +328,7 @@ def quality_compute(table: Table, path: Path) -> None:
     _save(fig, path)
 
 
+from benchmark.report.plots_ranking import rank_probabilities, significance_map  # noqa: E402 (uses the helpers above)
+
 FIGURES = {"samples": sample_grid, "profile": line_profile, "bars": metric_bars, "curves": training_curves,
-           "compute": quality_compute}
+           "compute": quality_compute, "ranks": rank_probabilities, "significance": significance_map}

@@ -214,10 +214,10 @@ def kendall_tau(reference: np.ndarray, ranks: np.ndarray) -> np.ndarray:
 
 def rank_analysis(cells: dict[str, Cells], metric: str, higher_is_better: bool, resamples: int = RESAMPLES,
                   seed: int = SEED) -> RankAnalysis | None:
-    """Rank distribution over the seeds and units all models share; None with fewer than two models or
-    nothing in common."""
+    """Rank distribution over the seeds and units all models share; None with fewer than two models, nothing
+    in common, or a single unit of a single seed (nothing to resample)."""
     d = design(cells)
-    if d is None or len(d.models) < 2:
+    if d is None or len(d.models) < 2 or (len(d.seeds) < 2 and d.units_per_seed < 2):
         return None
     means = d.means()
     point = competition_ranks(means, higher_is_better)

@@ -211,3 +211,41 @@ def test_the_table_marks_a_clear_difference_and_gives_its_effect(tmp_path: Path)
     test = loser.tests["psnr"]
     assert test.seeds == 3 and test.units == VOLUMES and test.difference == pytest.approx(-1.1, abs=0.02)
     assert loser.rank_range == (2, 2) and table.ranking.tau_median == pytest.approx(1.0)
+
+
+# -- the outputs --------------------------------------------------------------------------------------------
+def _three_models(root: Path, seeds: int) -> None:
+    for seed in range(seeds):
+        a, b = _slices(gap=1.0 + 0.1 * seed)
+        _record(root, "modela", seed, a)
+        _record(root, "modelb", seed, b)
+        _record(root, "modelc", seed, {k: v + (0.3 if seed % 2 else -0.3) for k, v in b.items()})
+
+
+def test_markdown_shows_rank_ranges_units_intervals_and_the_ranking_figures(tmp_path: Path) -> None:
+    from benchmark import leaderboard
+
+    _three_models(tmp_path, seeds=3)
+    text = leaderboard.generate(tmp_path)[0].read_text(encoding="utf-8")
+    (table,) = _tables(tmp_path)
+    assert "| rank | rank range | model | kind | seeds | units | PSNR ↑ |" in text
+    for row in table.rows:
+        low, high = row.rank_range
+        shown = str(low) if low == high else f"{low}–{high}"
+        assert f"| {row.rank} | {shown} | {row.model} | learned | 3 | {VOLUMES} |" in text
+    assert "| modela | 1.00 | 1 | 1 | 8 × 3 |" in text  # P(rank 1), median rank, rank range, units × seeds
+    assert "Unit of analysis: the volume (8 volumes per seed, up to 3 seeds per model; from the run records)" in text
+    assert f"median {table.ranking.tau_median:.2f}" in text and "seed variance is unknown" not in text
+    assert "| model | PSNR ↑ vs modela |" in text and "d_z" in text
+    assert "(figures/mri-quick-ranks.png)" in text and "(figures/mri-quick-significance.png)" in text
+    assert (tmp_path / "figures" / "mri-quick-ranks.png").stat().st_size > 5000
+
+
+def test_one_seed_tables_say_the_seed_variance_is_unknown(tmp_path: Path) -> None:
+    from benchmark import leaderboard
+
+    _three_models(tmp_path, seeds=1)
+    paths = leaderboard.generate(tmp_path)
+    assert "**One seed per model: the seed variance is unknown." in paths[0].read_text(encoding="utf-8")
+    assert "One seed per model: the seed variance is unknown." in paths[2].read_text(encoding="utf-8")
+    assert "the seed variance is unknown" in paths[3].read_text(encoding="utf-8")

@@ -249,3 +249,16 @@ def test_one_seed_tables_say_the_seed_variance_is_unknown(tmp_path: Path) -> Non
     assert "**One seed per model: the seed variance is unknown." in paths[0].read_text(encoding="utf-8")
     assert "One seed per model: the seed variance is unknown." in paths[2].read_text(encoding="utf-8")
     assert "the seed variance is unknown" in paths[3].read_text(encoding="utf-8")
+
+
+def test_kendall_tau_b_matches_scipy_with_ties() -> None:
+    from scipy.stats import kendalltau
+
+    rng = np.random.default_rng(5)
+    reference = np.array([1, 2, 2, 4, 5, 6])
+    rows = rng.integers(1, 5, size=(50, 6))
+    ours = ranking.kendall_tau(reference, rows)
+    for row, tau in zip(rows, ours):
+        expected = kendalltau(reference, row).statistic
+        assert (np.isnan(tau) and np.isnan(expected)) or tau == pytest.approx(expected, abs=1e-12)
+    assert np.isnan(ranking.kendall_tau(reference, np.ones((1, 6), dtype=int)))[0]

@@ -200,16 +200,15 @@ def competition_ranks(values: np.ndarray, higher_is_better: bool) -> np.ndarray:
 
 
 def kendall_tau(reference: np.ndarray, ranks: np.ndarray) -> np.ndarray:
-    """Kendall's tau-b of each row of `ranks` with `reference` (NaN where a ranking is constant)."""
-    from scipy.stats import kendalltau
-
-    out = np.full(len(ranks), math.nan)
-    if reference.size < 2:
-        return out
-    for b, row in enumerate(ranks):
-        if np.ptp(row) > 0 and np.ptp(reference) > 0:
-            out[b] = kendalltau(reference, row).statistic
-    return out
+    """Kendall's tau-b of each row of `ranks` with `reference` (NaN where either ranking is constant):
+    (concordant - discordant pairs) / sqrt((pairs - ties in reference) (pairs - ties in the row))."""
+    i, j = np.triu_indices(reference.size, k=1)
+    ref = np.sign(reference[i] - reference[j])
+    rows = np.sign(ranks[:, i] - ranks[:, j])
+    untied = np.count_nonzero(ref) * np.count_nonzero(rows, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tau = (rows * ref).sum(axis=1) / np.sqrt(untied)
+    return np.where(untied > 0, tau, math.nan)
 
 
 def rank_analysis(cells: dict[str, Cells], metric: str, higher_is_better: bool, resamples: int = RESAMPLES,

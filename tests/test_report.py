@@ -25,9 +25,9 @@ from benchmark.metrics import METRICS
 from benchmark.piqe import piqe
 from benchmark.records import write_json, write_yaml
 from benchmark.report import per_image, ranking
-from benchmark.report.units import unit_cells
 from benchmark.report.samples import load_samples
 from benchmark.report.significance import holm, wilcoxon_p
+from benchmark.report.units import unit_cells
 from datamodules import DATASETS
 
 REPO = Path(__file__).resolve().parents[1]

@@ -11,6 +11,7 @@ from html import escape
 from pathlib import Path
 
 from benchmark.metrics import METRICS
+from benchmark.report import uncertainty
 from benchmark.report.document import FIGURE_TITLES, Report
 from benchmark.report.numbers import (
     EFFICIENCY_HEADINGS,
@@ -23,7 +24,6 @@ from benchmark.report.numbers import (
     mean_text,
     protocol_lines,
 )
-from benchmark.report import uncertainty
 from benchmark.report.published import for_dataset
 from benchmark.report.tables import ModelRow, Table
 

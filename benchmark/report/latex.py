@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from benchmark.metrics import METRICS
+from benchmark.report import uncertainty
 from benchmark.report.document import Report
 from benchmark.report.numbers import (
     SIGNIFICANT,
@@ -19,7 +20,6 @@ from benchmark.report.numbers import (
     number,
     protocol_lines,
 )
-from benchmark.report import uncertainty
 from benchmark.report.tables import Table
 
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from benchmark.metrics import METRICS
+from benchmark.report import uncertainty
 from benchmark.report.document import FIGURE_TITLES, Report
 from benchmark.report.numbers import (
     EFFICIENCY_HEADINGS,
@@ -14,7 +15,6 @@ from benchmark.report.numbers import (
     mean_text,
     protocol_lines,
 )
-from benchmark.report import uncertainty
 from benchmark.report.published import for_dataset
 from benchmark.report.tables import Table
 

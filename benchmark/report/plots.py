@@ -328,7 +328,8 @@ def quality_compute(table: Table, path: Path) -> None:
     _save(fig, path)
 
 
-from benchmark.report.plots_ranking import rank_probabilities, significance_map  # noqa: E402 (uses the helpers above)
+# Imported last: plots_ranking uses the helpers above (`_pyplot`, `_save`, `label`, `Skipped`).
+from benchmark.report.plots_ranking import rank_probabilities, significance_map
 
 FIGURES = {"samples": sample_grid, "profile": line_profile, "bars": metric_bars, "curves": training_curves,
            "compute": quality_compute, "ranks": rank_probabilities, "significance": significance_map}

@@ -69,8 +69,8 @@ def test_make_leaderboard_writes_four_files_and_the_figures(board: Path) -> None
     for name in leaderboard.OUTPUTS:
         assert (board / name).stat().st_size > 500, name
     for dataset in ("mri", "fmd"):
-        for kind in ("samples", "profile", "bars", "curves", "compute") + (("ranks", "significance") if dataset == "fmd"
-                                                                           else ()):
+        ranking_figures = ("ranks", "significance") if dataset == "fmd" else ()
+        for kind in ("samples", "profile", "bars", "curves", "compute") + ranking_figures:
             assert (board / "figures" / f"{dataset}-smoke-{kind}.png").stat().st_size > 5000, (dataset, kind)
 
 

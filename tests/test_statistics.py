@@ -63,7 +63,7 @@ def test_every_dataset_declares_a_known_unit_and_mri_fmd_declare_theirs() -> Non
 
 
 def test_table_unit_prefers_the_records_and_falls_back_by_dataset_name() -> None:
-    assert table_unit("mri", [{"unit": "volume"}, {"unit": "volume"}]) == ("volume", "run records")
+    assert table_unit("mri", [{"unit": "volume"}, {"unit": "volume"}]) == ("volume", "the run records")
     assert table_unit("mri", [{}])[0] == "volume" and table_unit("fmd", [{}])[0] == "field of view"
     assert table_unit("nir", [{}])[0] == "image"
     unit, why = table_unit("mri", [{"unit": "slab"}])
@@ -234,7 +234,8 @@ def test_markdown_shows_rank_ranges_units_intervals_and_the_ranking_figures(tmp_
         shown = str(low) if low == high else f"{low}–{high}"
         assert f"| {row.rank} | {shown} | {row.model} | learned | 3 | {VOLUMES} |" in text
     assert "| modela | 1.00 | 1 | 1 | 8 × 3 |" in text  # P(rank 1), median rank, rank range, units × seeds
-    assert "Unit of analysis: the volume (8 volumes per seed, up to 3 seeds per model; from the run records)" in text
+    assert ("Unit of analysis: the volume (8 volumes per seed, up to 3 seeds per model; unit from the run "
+            "records)") in text
     assert f"median {table.ranking.tau_median:.2f}" in text and "seed variance is unknown" not in text
     assert "| model | PSNR ↑ vs modela |" in text and "d_z" in text
     assert "(figures/mri-quick-ranks.png)" in text and "(figures/mri-quick-significance.png)" in text

@@ -1,7 +1,7 @@
 """Per-image values of runs (their `per_image.csv`), keyed by seed and image id.
 
-With the synthetic default a seed also draws the test images (`data_seed` follows `seed`), so image "x" of
-seed 0 and of seed 1 differ: values stay keyed by (seed, id), and comparisons pair two models per seed
+When the synthetic data follow the run seed (`data.data_seed=null`), image "x" of seed 0 and of seed 1 may
+differ: values stay keyed by (seed, id), and comparisons pair two models per seed
 (`benchmark.report.units` averages them per unit of analysis, `benchmark.report.ranking` tests them).
 """
 from __future__ import annotations

@@ -43,7 +43,7 @@ def unit_line(table: Table) -> str:
     seeds = table.max_seeds
     units = max((r.units for r in table.rows), default=0)
     return (f"Unit of analysis: the {table.unit} ({units} {units_name(table.unit, units)} per seed, up to {seeds} "
-            f"seed{'s' if seeds != 1 else ''} per model; from the {table.unit_source}). Per-image values are "
+            f"seed{'s' if seeds != 1 else ''} per model; unit from {table.unit_source}). Per-image values are "
             f"averaged per {table.unit} before they are tested, bootstrapped or ranked.")
 
 
@@ -63,7 +63,7 @@ def stability_line(table: Table) -> str:
     finite = r.tau[np.isfinite(r.tau)]
     low, high = np.quantile(finite, [0.025, 0.975]) if finite.size else (math.nan, math.nan)
     spread = f" (2.5–97.5 %: {low:.2f}–{high:.2f})" if finite.size else ""
-    design = "crossed: every seed scored the same test cases" if r.crossed else "nested: each seed its own test set"
+    design = "crossed: the seeds share their unit ids" if r.crossed else "nested: each seed its own units"
     return (f"Rank stability ({METRICS[r.metric].title}): Kendall's tau between the ranking by means and each of "
             f"{RESAMPLES} bootstrap rankings (over {r.units} {units_name(table.unit, r.units)} × {r.seeds} "
             f"seed{'s' if r.seeds != 1 else ''}, {design}): median {r.tau_median:.2f}{spread}; 1 = the order "

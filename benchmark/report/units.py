@@ -24,11 +24,12 @@ def table_unit(dataset: str, records: list[dict[str, Any]]) -> tuple[str, str]:
     else the dataset's fallback."""
     declared = {str(r["unit"]) for r in records if r.get("unit")}
     if len(declared) == 1 and next(iter(declared)) in UNIT_RULES:
-        return next(iter(declared)), "run records"
+        return next(iter(declared)), "the run records"
     fallback = FALLBACK_UNITS.get(dataset, "image")
     if declared:
-        return fallback, f"dataset default (records disagree or name an unknown unit: {', '.join(sorted(declared))})"
-    return fallback, "dataset default (the records name no unit)"
+        named = ", ".join(sorted(declared))
+        return fallback, f"the dataset's default (the records disagree or name an unknown one: {named})"
+    return fallback, "the dataset's default (the records name none)"
 
 
 def unit_cells(values: PerImage, metric: str, unit: str) -> Cells:

@@ -115,3 +115,41 @@ def summarise(rows: list[dict[str, Any]], metrics: Iterable[str], volumetric: bo
                         for m in metrics}
         out["volumes"] = len(by_volume)
     return out
+
+
+# -- unit of analysis -------------------------------------------------------------------------------------
+# Per-image values are not independent when several images come from one subject or one specimen (slices of a
+# brain, noise levels of one FMD field of view): statistics first average them per unit. A datamodule names
+# its unit (`unit_of_analysis`); the rule below turns an image id into its unit id. Both the datamodule
+# (`PairedDataModule.unit_of`) and the report (from the `unit` of a run record) use these rules.
+NOISE_LEVEL_DIRS = ("raw", "avg2", "avg4", "avg8", "avg16")  # FMD's level folders, as in `datamodules.fmd`
+
+
+def _volume(image_id: str) -> str:
+    """"<volume>/<slice>" -> "<volume>"."""
+    return image_id.split("/")[0]
+
+
+def _field_of_view(image_id: str) -> str:
+    """FMD ids without their noise level: `<Type>/<fov>/<level>/<capture>` -> `<Type>/<fov>`, synthetic
+    `syn<seed>/<type>/<split><i>/<level>` -> `syn<seed>/<type>/<split><i>`, `test_mix/<level>/<name>` ->
+    `test_mix/<name>` (test_mix names one specimen across levels); an id without a level stays itself."""
+    parts = image_id.split("/")
+    levels = [i for i, p in enumerate(parts) if p in NOISE_LEVEL_DIRS]
+    if not levels:
+        return image_id
+    at = levels[0]
+    if parts[0] == "test_mix":
+        return "/".join(parts[:at] + parts[at + 1:])
+    return "/".join(parts[:at])
+
+
+UNIT_RULES = {"image": lambda image_id: image_id, "volume": _volume, "field of view": _field_of_view}
+
+
+def unit_id(unit: str, image_id: str) -> str:
+    """The id of the unit (of kind `unit`, a key of `UNIT_RULES`) that an image belongs to."""
+    rule = UNIT_RULES.get(unit)
+    if rule is None:
+        raise ValueError(f"unknown unit of analysis {unit!r}; known: {', '.join(UNIT_RULES)}")
+    return rule(str(image_id))

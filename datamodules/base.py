@@ -24,6 +24,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from benchmark.errors import DataError, UsageError
+from benchmark.evaluation import unit_id
 from benchmark.option_types import NonNegativeInt, PositiveInt
 
 SPLITS = ("train", "val", "test")
@@ -145,6 +146,9 @@ class PairedDataModule(L.LightningDataModule):
     mixes_sources: ClassVar[bool] = False
     # Per-preset sections, as on models (`models.base.TranslationModel.presets`): smoke sizes live here.
     presets: ClassVar[dict[str, dict[str, dict[str, Any]]]] = {}
+    # What statistics treat as one independent test case (`benchmark.evaluation.UNIT_RULES`): per-image values
+    # are averaged per unit before they are tested, bootstrapped or ranked.
+    unit_of_analysis: ClassVar[str] = "image"
 
     def __init__(self, root: str | None = None, batch_size: PositiveInt = 8,
                  eval_batch_size: PositiveInt | None = None, crop_size: PositiveInt | None = None,
@@ -157,6 +161,12 @@ class PairedDataModule(L.LightningDataModule):
             raise UsageError(f"data.crop_size={crop_size} must be a multiple of the scale factor {self.scale}")
         self.splits: dict[str, Split] = {}
         self.synthetic_splits: set[str] = set()
+
+    @classmethod
+    def unit_of(cls, image_id: str, row: dict[str, Any] | None = None) -> str:
+        """The unit (volume, field of view, image) a test image belongs to; `row` (its per-image row) is
+        there for datasets whose unit a tag names."""
+        return unit_id(cls.unit_of_analysis, image_id)
 
     # -- to implement ---------------------------------------------------------------------------------
     def build_splits(self) -> dict[str, Split]:

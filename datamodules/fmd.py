@@ -136,6 +136,7 @@ class FMDDataModule(PairedDataModule):
     scale = 1
     masked_metrics = True
     mixes_sources = True
+    unit_of_analysis = "field of view"  # its noise levels are one specimen; per-level results stay apart
     extra_metrics: tuple[str, ...] = ()
 
     presets: ClassVar[dict[str, dict[str, dict[str, Any]]]] = {

@@ -98,6 +98,7 @@ class MRIDataModule(PairedDataModule):
     task = "translate"
     channels = 1
     volumetric = True
+    unit_of_analysis = "volume"
     masked_metrics = True
     mixes_sources = True
     # LoHiResGAN (Islam et al. 2023) reports PIQE of the 64 mT, 3 T and translated images.

@@ -28,13 +28,13 @@ def test_markdown_table_aggregates_seeds_and_marks_best(tmp_path):
     paths = leaderboard.generate(tmp_path)
     text = paths[0].read_text()
     assert "## mri — preset `quick`" in text and "PSNR ↑" in text and "MAE" not in text.split("## Protocol")[0]
-    assert "| — | *input* | floor | — | 15.00 | 0.5000 |" in text
+    assert "| — | — | *input* | floor | — | — | 15.00 | 0.5000 |" in text
     assert "**31.00 ± 1.41**" in text  # mean ± sample std over two seeds, best PSNR
     assert "**0.9500**" in text  # best SSIM is the other model
     assert "cgan seed 0" in text and "training diverged" in text
     assert "| cgan |" not in text  # a failed run never appears as numbers
     assert text.index("| unet |") < text.index("| lohiresgan |")  # learned models in rank order (PSNR)
-    assert "| 2 | lohiresgan |" in text and "| 1 | unet |" in text
+    assert "| 2 | — | lohiresgan |" in text and "| 1 | — | unet |" in text  # no per-image files: no rank range
     csv_text = paths[1].read_text()
     assert csv_text.splitlines()[0].startswith("dataset,preset,model,kind,breakdown,rank,seeds,psnr_mean")
     assert csv_text.splitlines()[0].endswith(",reason,protocol")
@@ -45,7 +45,7 @@ def test_latest_run_of_a_seed_wins_and_damaged_files_are_listed_not_ranked(tmp_p
     _record(tmp_path, "unet", 0, 25.0, 0.6, run_id="20260102-000000-seed0-bbb")
     atomic_write_text(tmp_path / "runs" / "mri" / "unet" / "quick" / "broken" / "metrics.json", "{not json")
     text = leaderboard.generate(tmp_path)[0].read_text()
-    assert "| 1 | unet | learned | 1 | **25.00** |" in text
+    assert "| 1 | — | unet | learned | 1 | 0 | **25.00** |" in text
     assert "Unreadable run records" in text and "broken/metrics.json`: not valid JSON" in text
 
 

@@ -24,9 +24,10 @@ from benchmark.flops import gflops_per_image
 from benchmark.metrics import METRICS
 from benchmark.piqe import piqe
 from benchmark.records import write_json, write_yaml
-from benchmark.report import per_image
+from benchmark.report import per_image, ranking
 from benchmark.report.samples import load_samples
-from benchmark.report.significance import bootstrap_ci, holm, wilcoxon_p
+from benchmark.report.significance import holm, wilcoxon_p
+from benchmark.report.units import unit_cells
 from datamodules import DATASETS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -68,7 +69,8 @@ def test_make_leaderboard_writes_four_files_and_the_figures(board: Path) -> None
     for name in leaderboard.OUTPUTS:
         assert (board / name).stat().st_size > 500, name
     for dataset in ("mri", "fmd"):
-        for kind in ("samples", "profile", "metrics", "spread", "curves", "compute"):
+        ranking_figures = ("ranks", "significance") if dataset == "fmd" else ()
+        for kind in ("samples", "profile", "metrics", "spread", "curves", "compute") + ranking_figures:
             assert (board / "figures" / f"{dataset}-smoke-{kind}.png").stat().st_size > 5000, (dataset, kind)
 
 
@@ -80,20 +82,23 @@ def test_markdown_has_one_table_per_dataset_with_floor_stats_and_efficiency(boar
     text = (board / "LEADERBOARD.md").read_text(encoding="utf-8")
     body = text.split("## Protocol")[0]
     assert body.count("## mri — preset `smoke`") == 1 and body.count("## fmd — preset `smoke`") == 1
-    assert body.count("| — | *input* | floor |") == 2
-    assert body.count("| rank | model | kind | seeds | PSNR ↑ | SSIM ↑ | NRMSE ↓ | RMSE ↓ | MAE ↓ |") == 2
+    assert body.count("| — | — | *input* | floor |") == 2
+    assert body.count("| rank | rank range | model | kind | seeds | units | PSNR ↑ | SSIM ↑ | NRMSE ↓ | RMSE ↓ "
+                      "| MAE ↓ |") == 2
     mri, fmd = _section(body, "mri"), _section(body, "fmd")
     assert "PIQE ↓" in mri and "| — | *target* | reference |" in mri  # LoHiResGAN's PIQE, and the 3 T PIQE
     assert "PIQE" not in fmd
-    mri_identity = next(line for line in mri.splitlines() if "| identity | baseline | 2 |" in line)
-    assert " ± " in mri_identity  # two seeds: mean ± std
+    mri_identity = next(line for line in mri.splitlines() if "| identity | baseline | 2 | 1 |" in line)
+    assert " ± " in mri_identity  # two seeds: mean ± std; one test volume per seed
     # no learned parameters, no training, no computation to time: "—", never 0 or a timer's rate
     assert "| — | 0 | — | — | " in mri_identity
     unet = next(line for line in mri.splitlines() if "| unet | learned |" in line)
     assert " RSS |" in unet and "process peak" not in body
     assert "**Summary:** best: " in mri and "over the input" in mri and "learned models beat the best baseline" in mri
-    assert " †" in fmd  # 10 images: the untrained models differ significantly from the best one
-    assert "| identity | baseline | 1 |" in fmd and "| unet | learned | 1 |" in fmd
+    # 10 images but only 2 fields of view (their noise levels are one specimen): nothing can be significant
+    assert " †" not in fmd and "Unit of analysis: the field of view (2 fields of view per seed" in fmd
+    assert "| identity | baseline | 1 | 2 |" in fmd and "| unet | learned | 1 | 2 |" in fmd
+    assert "One seed per model: the seed variance is unknown" in fmd and "seed variance" not in mri
     assert fmd.index("| identity |") < fmd.index("| unet |")  # baselines before learned models
     for heading in ("generator params", "GFLOPs / 256² output", "train s", "inference img/s", "peak memory MB",
                     "device"):
@@ -111,7 +116,8 @@ def test_markdown_has_one_table_per_dataset_with_floor_stats_and_efficiency(boar
 def test_csv_and_latex_carry_the_same_numbers_and_the_protocol(board: Path) -> None:
     rows = list(csv.DictReader(io.StringIO((board / "leaderboard.csv").read_text(encoding="utf-8"))))
     fmd_unet = next(r for r in rows if r["dataset"] == "fmd" and r["model"] == "unet" and not r["breakdown"])
-    assert fmd_unet["psnr_significant"] == "True" and float(fmd_unet["psnr_p_vs_best"]) < 0.05
+    assert fmd_unet["unit"] == "field of view" and fmd_unet["units"] == "2"
+    assert fmd_unet["psnr_significant"] == "False" and float(fmd_unet["psnr_p_vs_best"]) >= 0.5  # 2 units
     assert float(fmd_unet["psnr_ci95_low"]) <= float(fmd_unet["psnr_mean"]) <= float(fmd_unet["psnr_ci95_high"])
     assert float(fmd_unet["gflops_per_256"]) > 0 and "Wilcoxon" in fmd_unet["protocol"]
     assert any(r["breakdown"] == "noise_level=1" and r["model"] == "input" for r in rows)
@@ -126,7 +132,9 @@ def test_csv_and_latex_carry_the_same_numbers_and_the_protocol(board: Path) -> N
 def test_html_is_self_contained_and_states_the_protocol(board: Path) -> None:
     page = (board / "leaderboard.html").read_text(encoding="utf-8")
     assert page.count('<table class="leaderboard sortable">') == 2
-    assert page.count("data:image/png;base64,") == 12 and 'src="figures/' not in page
+    # mri: 6 figures (one test volume of one shared seed: no rank distribution to draw); fmd: 6 + the two ranking ones
+    assert page.count("data:image/png;base64,") == 14 and 'src="figures/' not in page
+    assert "ranks figure: no rank distribution" in page
     assert page.count('<p class="summary">best: ') == 2 and page.count('<ul class="protocol">') == 2
     assert '<section id="protocol">' in page and "Holm-Bonferroni" in page
     assert "bootstrap 95% CI" in page  # tooltips
@@ -164,19 +172,21 @@ def test_holm_bonferroni_by_hand() -> None:
     assert holm([0.9, 0.8]) == [1.0, 1.0]
 
 
-def test_pairing_by_seed_and_id_averages_over_common_seeds() -> None:
-    a = {0: {"x": {"psnr": 30.0}, "y": {"psnr": 20.0}}, 1: {"x": {"psnr": 34.0}}, 2: {"x": {"psnr": 99.0}}}
-    b = {0: {"x": {"psnr": 29.0}, "y": {"psnr": 21.0}}, 1: {"x": {"psnr": 31.0}}}
+def test_pairing_by_seed_and_unit_averages_over_common_seeds() -> None:
+    a = {0: {"x": 30.0, "y": 20.0}, 1: {"x": 34.0}, 2: {"x": 99.0}}
+    b = {0: {"x": 29.0, "y": 21.0}, 1: {"x": 31.0}}
     # x: seeds 0 and 1 -> (1 + 3) / 2; y: seed 0 only -> -1; seed 2 has no partner
-    assert per_image.paired_differences(a, b, "psnr") == [2.0, -1.0]
-    assert per_image.per_image_means(a, "psnr") == [pytest.approx((30 + 34 + 99) / 3), 20.0]
+    assert ranking.unit_differences(a, b) == [2.0, -1.0]
+    values = {0: {"v1/z0": {"psnr": 30.0}, "v1/z1": {"psnr": 32.0}, "v2/z0": {"psnr": math.nan}}}
+    assert unit_cells(values, "psnr", "volume") == {0: {"v1": 31.0}}  # a unit without a finite value is left out
 
 
 def test_bootstrap_interval_is_reproducible_and_brackets_the_mean() -> None:
-    values = list(np.random.default_rng(0).normal(10, 2, size=50))
-    low, high = bootstrap_ci(values)
+    values = np.random.default_rng(0).normal(10, 2, size=50)
+    cells = {0: {f"u{i}": float(v) for i, v in enumerate(values)}}
+    low, high = ranking.mean_interval(cells)
     assert low < float(np.mean(values)) < high and high - low < 2.0
-    assert bootstrap_ci(values) == (low, high) and bootstrap_ci([1.0]) is None
+    assert ranking.mean_interval(cells) == (low, high) and ranking.mean_interval({0: {"u": 1.0}}) is None
 
 
 # -- metrics the report shows ----------------------------------------------------------------------------
@@ -250,8 +260,9 @@ def test_html_escapes_hostile_model_ids_image_ids_and_reasons(tmp_path: Path) ->
     _hand_record(tmp_path, "cgan", 0, f"20260101-000000-seed0-{EVIL}", [], status="failed")
     paths = leaderboard.generate(tmp_path)
     page = paths[2].read_text(encoding="utf-8")
-    assert page.count('<td class="name">&lt;script&gt;') == 2  # a row, as text, in the table and per level
-    assert page.count("<script>") == 1 and "<b>1</b>" not in page  # the one script is the page's own sorter
+    # a row, as text, in the table, per level, and in the intervals and gaps tables
+    assert page.count('<td class="name">&lt;script&gt;') == 4
+    assert page.count("<script>") == 1 and "<b>1</b>" not in page  # the one script is the page's own
     assert page.split("<script>")[1].lstrip().startswith("document.querySelectorAll('table.sortable')")
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page  # model id, device, failure reason
     assert "&lt;b&gt;1&lt;/b&gt;" in page  # the tag value of per-image rows

@@ -46,7 +46,9 @@ def run_browser(browser: str, profile: Path, *args: str) -> subprocess.Completed
 
 def test_report_renders_in_headless_chromium(results_dir: Path, tmp_path: Path) -> None:
     browser = chromium()
-    assert main(["run", "--model", "identity,unet", "--data", "mri", "--preset", "smoke", "--no-leaderboard"]) == 0
+    # Three test volumes and two seeds: enough units and seeds for a rank distribution.
+    assert main(["run", "--model", "identity,unet", "--data", "mri", "--preset", "smoke", "--seeds", "2",
+                 "--set", "data.subjects=[2,1,3]", "--no-leaderboard"]) == 0
     run_id = "20260101-000000-seed0-hostile"
     write_json(results_dir / "runs" / "mri" / "evil" / "smoke" / run_id / "metrics.json",
                {"status": "failed", "dataset": "mri", "model": HOSTILE, "preset": "smoke", "seed": 0,
@@ -65,9 +67,20 @@ def test_report_renders_in_headless_chromium(results_dir: Path, tmp_path: Path) 
     assert dom.returncode == 0, dom.stderr[-2000:]
     html = dom.stdout
     assert '<table class="leaderboard sortable">' in html and "<td class=\"name\">unet</td>" in html
-    assert html.count('src="data:image/png;base64,') == 6  # the figures, embedded
+    assert html.count('src="data:image/png;base64,') == 8  # the figures, embedded, the two ranking ones too
+    assert '>rank range</th>' in html and html.count('<td class="rank-range">') == 2
+    assert 'alt="Rank probabilities over bootstrap resamples' in html
+    assert 'alt="Pairwise significance map' in html
+    assert "Unit of analysis: the volume (3 volumes per seed, up to 2 seeds per model" in html
+    assert "Kendall's tau" in html and "±" in html.split('<table class="leaderboard sortable">')[1].split("</table>")[0]
     assert "pwned" not in html.split("<title>")[1].split("</title>")[0]  # the hostile script never ran
     assert "&lt;script&gt;document.title" in html  # shown as text in the failed-runs list
+
+    # `#intervals` opens the page with the metric cells as mean [95 % interval]: the page's script ran.
+    switched = run_browser(browser, tmp_path / "profile-js", "--dump-dom", url + "#intervals")
+    leaderboard_table = switched.stdout.split('<table class="leaderboard sortable">')[1].split("</table>")[0]
+    shown = [cell.split("</span>")[0] for cell in leaderboard_table.split('<span class="value">')[1:]]
+    assert shown and not any("±" in c for c in shown) and all(" [" in c for c in shown), shown
 
     # Sorting runs in the browser: by PSNR, descending, the input row stays on top and the models follow
     # their PSNR; ascending reverses the models.

@@ -14,7 +14,9 @@ from benchmark.report.tables import Table
 def _protocol(table: Table) -> str:
     where = "inside mask" if table.masked else "whole image"
     return (f"test-set mean per seed, mean/std over seeds; full-reference {where}; data {'+'.join(table.data_sources)}"
-            f"; p_vs_best: paired Wilcoxon, Holm over models, alpha {ALPHA}; see LEADERBOARD.md Protocol")
+            f"; unit of analysis {table.unit}; p_vs_best: per-unit paired Wilcoxon (and hierarchical bootstrap "
+            f"over seeds), Holm over models, alpha {ALPHA}; ci95 and diff_ci95: hierarchical bootstrap over units "
+            f"and seeds; see LEADERBOARD.md Protocol")
 
 
 def rows(report: Report) -> list[dict[str, Any]]:
@@ -29,7 +31,10 @@ def rows(report: Report) -> list[dict[str, Any]]:
                         **{f"{m}_mean": v[0] for m, v in table.target.items()}, "protocol": proto})
         for row in table.rows:
             entry: dict[str, Any] = {**base, "model": row.model, "kind": row.group, "breakdown": "",
-                                     "rank": row.rank, "seeds": len(row.seeds)}
+                                     "rank": row.rank, "seeds": len(row.seeds), "unit": table.unit,
+                                     "units": row.units}
+            entry["rank_low"], entry["rank_high"] = row.rank_range or ("", "")
+            entry["rank_stability_tau"] = table.ranking.tau_median if table.ranking else ""
             for m in table.metrics:
                 entry[f"{m}_mean"], entry[f"{m}_std"] = row.values[m]
                 ci = row.ci.get(m)
@@ -37,6 +42,11 @@ def rows(report: Report) -> list[dict[str, Any]]:
                 p = row.p_vs_best.get(m)
                 entry[f"{m}_p_vs_best"] = "" if p is None else p
                 entry[f"{m}_significant"] = row.significant(m)
+                test = row.tests.get(m)
+                entry[f"{m}_diff_vs_best"] = test.difference if test else ""
+                entry[f"{m}_diff_ci95_low"], entry[f"{m}_diff_ci95_high"] = (test.interval if test and test.interval
+                                                                             else ("", ""))
+                entry[f"{m}_dz_vs_best"] = "" if test is None or test.cohen_dz is None else test.cohen_dz
             e = row.efficiency
             entry.update(parameters=e.get("parameters"), gflops_per_256=e.get("gflops"),
                          train_seconds=e.get("train_seconds"), inference_images_per_s=e.get("inference_images_per_s"),

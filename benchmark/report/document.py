@@ -16,6 +16,9 @@ FIGURE_TITLES = {
     "spread": "Per-image spread of the ranking metric (box plot per model, the input first)",
     "curves": "Training curves (training loss per step, validation PSNR per epoch)",
     "compute": "Quality versus compute",
+    "ranks": ("Rank probabilities over bootstrap resamples of units and seeds (area: probability; cross: median "
+              "rank; line: 2.5-97.5 % range)"),
+    "significance": "Pairwise significance map (row against column, paired per-unit test, Holm over all pairs)",
 }
 
 

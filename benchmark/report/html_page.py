@@ -12,6 +12,7 @@ from html import escape
 from pathlib import Path
 
 from benchmark.metrics import METRICS
+from benchmark.report import uncertainty
 from benchmark.report.document import FIGURE_TITLES, Report
 from benchmark.report.numbers import (
     EFFICIENCY_HEADINGS,
@@ -110,16 +111,18 @@ def _tooltip(row: ModelRow, metric: str) -> str:
     parts = []
     ci = row.ci.get(metric)
     if ci:
-        parts.append(f"bootstrap 95% CI of the per-image mean [{fmt(ci[0], metric)}, {fmt(ci[1], metric)}]")
+        parts.append(f"bootstrap 95% CI over units and seeds [{fmt(ci[0], metric)}, {fmt(ci[1], metric)}]")
     p = row.p_vs_best.get(metric)
     if p is not None:
-        parts.append(f"Holm-adjusted Wilcoxon p vs best = {p:.3g}")
+        parts.append(f"Holm-adjusted p vs best = {p:.3g} (per-unit test over units and seeds)")
     return "; ".join(parts)
 
 
 COLUMN_HELP = {
     "rank": "competition rank by PSNR, then SSIM", "model": "model name (python -m benchmark list models)",
     "kind": "baseline: not trained; learned: trained on the training split", "seeds": "seeds averaged",
+    "rank range": "2.5-97.5 % range of the model's rank over hierarchical bootstrap resamples (units, seeds)",
+    "units": "independent test cases behind each value (volumes, fields of view or images)",
     "generator params": "parameters of the generator network", "train s": "training seconds (mean over seeds)",
     "GFLOPs / 256² output": "GFLOPs of one prediction with a 256 x 256 output (2 FLOPs per multiply-add)",
     "inference img/s": "test images per second of the trained model on this device (mean over seeds)",
@@ -144,29 +147,33 @@ def _metric_help(metric: str) -> str:
 
 def _main_table(table: Table) -> list[str]:
     metrics = table.metrics
-    head = ([_th(h, COLUMN_HELP[h]) for h in ("rank", "model", "kind", "seeds")]
+    head = ([_th(h, COLUMN_HELP[h]) for h in ("rank", "rank range", "model", "kind", "seeds", "units")]
             + [_th(heading(m), _metric_help(m)) for m in metrics]
             + [_th(h, COLUMN_HELP[h]) for h in EFFICIENCY_HEADINGS])
     out = ['<div class="scroll"><table class="leaderboard sortable">', "<thead><tr>" + "".join(head)
            + "</tr></thead>", "<tbody>"]
     blank = f"<td>{NOT_APPLICABLE}</td>" * len(EFFICIENCY_HEADINGS)
-    out.append('<tr class="floor" data-pinned="1"><td>—</td><td class="name">input</td><td>floor</td><td>—</td>'
+    out.append('<tr class="floor" data-pinned="1"><td>—</td><td>—</td><td class="name">input</td><td>floor</td>'
+               "<td>—</td><td>—</td>"
                + "".join(f"<td{_sort_value(table.input[m][0])}>{fmt(table.input[m][0], m)}</td>" for m in metrics)
                + blank + "</tr>")
     if table.target:
-        out.append('<tr class="reference" data-pinned="1"><td>—</td><td class="name">target</td>'
-                   "<td>reference</td><td>—</td>"
+        out.append('<tr class="reference" data-pinned="1"><td>—</td><td>—</td><td class="name">target</td>'
+                   "<td>reference</td><td>—</td><td>—</td>"
                    + "".join(f"<td>{fmt(table.target[m][0], m) if m in table.target else '—'}</td>"
                              for m in metrics) + blank + "</tr>")
     for row in table.rows:
-        cells = [f"<td>{row.rank}</td>", f'<td class="name">{escape(row.model)}</td>',
-                 f"<td>{escape(row.group)}</td>", f"<td>{len(row.seeds)}</td>"]
+        cells = [f"<td>{row.rank}</td>", f'<td class="rank-range">{uncertainty.rank_range_text(row)}</td>',
+                 f'<td class="name">{escape(row.model)}</td>', f"<td>{escape(row.group)}</td>",
+                 f"<td>{len(row.seeds)}</td>", f"<td>{row.units}</td>"]
         for m in metrics:
             css = ' class="best"' if is_best(table, row, m) else ""
             mark = (f' <span class="sig" title="{escape(SYMBOLS[SIGNIFICANT])}">{SIGNIFICANT}</span>'
                     if row.significant(m) else "")
-            cells.append(f'<td{css}{_sort_value(row.values[m][0])} title="{escape(_tooltip(row, m))}">'
-                         f"{escape(mean_text(row.values[m], m, len(row.seeds)))}{mark}</td>")
+            cells.append(f'<td{css}{_sort_value(row.values[m][0])} title="{escape(_tooltip(row, m))}" '
+                         f'data-ci="{escape(uncertainty.with_interval(row, m))}">'
+                         f'<span class="value">{escape(mean_text(row.values[m], m, len(row.seeds)))}</span>'
+                         f"{mark}</td>")
         e = row.efficiency
         numbers = [e.get("parameters"), e.get("gflops"), e.get("train_seconds"), e.get("inference_images_per_s"),
                    e.get("peak_memory_mb"), None]
@@ -187,6 +194,20 @@ def _table_notes(table: Table) -> list[str]:
     symbols = "".join(f"<li><strong>{escape(k)}</strong>: {escape(v)}</li>" for k, v in SYMBOLS.items())
     return ['<p class="note">How each column is measured:</p>', f'<ul class="protocol">{protocol}</ul>',
             '<p class="note">Symbols (hover a cell or heading for more):</p>', f'<ul class="footnotes">{symbols}</ul>']
+def _uncertainty(table: Table) -> list[str]:
+    """Unit, seeds and rank stability as notes, the intervals and gaps as two tables (`uncertainty`)."""
+    out = [f'<p class="note unit">{escape(uncertainty.unit_line(table))}</p>']
+    if uncertainty.seed_note(table):
+        out.append(f'<p class="note seeds"><strong>{escape(uncertainty.seed_note(table))}</strong></p>')
+    out.append(f'<p class="note stability">{escape(uncertainty.stability_line(table))}</p>')
+    for kind, (header, rows) in (("intervals", uncertainty.interval_table(table)),
+                                 ("gaps", uncertainty.gap_table(table))):
+        out.append(f'<table class="{kind}"><thead><tr>' + "".join(
+            f"<th{NAME if i == 0 else ''}>{escape(h)}</th>" for i, h in enumerate(header)) + "</tr></thead><tbody>")
+        out += ["<tr>" + "".join(f"<td{NAME if i == 0 else ''}>{escape(c)}</td>" for i, c in enumerate(cells))
+                + "</tr>" for cells in rows]
+        out.append("</tbody></table>")
+    return out + [f'<p class="note">{escape(uncertainty.gap_legend(table))}</p>']
 
 
 def _breakdowns(table: Table) -> list[str]:
@@ -282,6 +303,7 @@ def render(report: Report, root: Path) -> str:
             f"<p><strong>Runs summarised:</strong> {escape(report.provenance.sentence())}</p>",
             f'<p class="note">{escape(legend().replace("*", ""))}</p>']
     if report.tables:
+        body.append(uncertainty.TOGGLE_HTML)
         body.append("<nav>" + "".join(f'<a href="#{slug(t.key)}">{escape(t.dataset)} ({escape(t.preset)})</a>'
                                       for t in report.tables) + '<a href="#protocol">protocol</a></nav>')
     else:
@@ -293,7 +315,7 @@ def render(report: Report, root: Path) -> str:
         body += [f'<section id="{slug(table.key)}"><h2>{escape(table.dataset)} — preset {escape(table.preset)}</h2>',
                  f'<p class="summary">{escape(summary_line(table))}</p>',
                  f'<p class="note">Data: {escape(", ".join(table.data_sources) or "n/a")}. {escape(where)}</p>']
-        body += _main_table(table) + _table_notes(table) + _breakdowns(table) + _failures(table)
+        body += _main_table(table) + _table_notes(table) + _uncertainty(table) + _breakdowns(table) + _failures(table)
         body += _published(report, table.dataset)
         body += _figures(report, table, root) + ["</section>"]
     body += _sweeps(report)
@@ -302,4 +324,4 @@ def render(report: Report, root: Path) -> str:
     return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>i2i-bench leaderboard</title><style>{STYLE}</style></head>\n<body>\n"
-            + "\n".join(body) + f"\n<script>{SORT_SCRIPT}</script>\n</body></html>\n")
+            + "\n".join(body) + f"\n<script>{SORT_SCRIPT}\n{uncertainty.TOGGLE_SCRIPT}</script>\n</body></html>\n")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from benchmark.metrics import METRICS
+from benchmark.report import uncertainty
 from benchmark.report.document import Report
 from benchmark.report.numbers import (
     SIGNIFICANT,
@@ -23,7 +24,7 @@ from benchmark.report.tables import Table
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"\textless{}",
             ">": r"\textgreater{}", "±": r"$\pm$", "†": r"$^\dagger$", "²": r"$^2$", "↑": r"$\uparrow$",
-            "↓": r"$\downarrow$", "—": "---"}
+            "↓": r"$\downarrow$", "—": "---", "–": "--", "×": r"$\times$"}
 
 
 def esc(text: object) -> str:
@@ -33,17 +34,18 @@ def esc(text: object) -> str:
 def _table(table: Table) -> list[str]:
     metrics = table.metrics
     anchor = re.sub(r"[^A-Za-z0-9]+", "-", table.key)
-    cols = "ll" + "r" * (len(metrics) + 3)
-    head = ["Rank", "Model"] + [esc(f"{METRICS[m].title} {METRICS[m].arrow}") for m in metrics]
+    cols = "lcl" + "r" * (len(metrics) + 3)
+    head = ["Rank", "Range", "Model"] + [esc(f"{METRICS[m].title} {METRICS[m].arrow}") for m in metrics]
     head += ["Params", esc("GFLOPs/256²"), "Train s"]
     lines = [r"\begin{table}[t]", r"\centering", r"\scriptsize",
              (rf"\caption{{{esc(table.dataset)}, preset {esc(table.preset)}: test-set metrics "
-              rf"(mean $\pm$ std over seeds).}}"), rf"\label{{tab:{anchor}}}",
+              rf"(mean $\pm$ std over seeds; unit of analysis: {esc(table.unit)}; range: 2.5--97.5\,\% "
+              rf"bootstrap rank).}}"), rf"\label{{tab:{anchor}}}",
              rf"\begin{{tabular}}{{{cols}}}", r"\toprule", " & ".join(head) + r" \\", r"\midrule"]
-    lines.append(" & ".join(["", r"\emph{input}"] + [fmt(table.input[m][0], m) for m in metrics] + ["", "", ""])
+    lines.append(" & ".join(["", "", r"\emph{input}"] + [fmt(table.input[m][0], m) for m in metrics] + ["", "", ""])
                  + r" \\")
     if table.target:
-        lines.append(" & ".join(["", r"\emph{target}"] + [fmt(table.target[m][0], m) if m in table.target else ""
+        lines.append(" & ".join(["", "", r"\emph{target}"] + [fmt(table.target[m][0], m) if m in table.target else ""
                                                            for m in metrics] + ["", "", ""]) + r" \\")
     lines.append(r"\midrule")
     group = None
@@ -51,14 +53,14 @@ def _table(table: Table) -> list[str]:
         if group is not None and row.group != group:
             lines.append(r"\midrule")
         group = row.group
-        cells = [str(row.rank), esc(row.model)]
+        cells = [str(row.rank), esc(uncertainty.rank_range_text(row)), esc(row.model)]
         for m in metrics:
             text = esc(mean_text(row.values[m], m, len(row.seeds)))
             text = rf"\textbf{{{text}}}" if is_best(table, row, m) else text
             cells.append(text + (esc(SIGNIFICANT) if row.significant(m) else ""))
         cells += [esc(c) for c in efficiency_cells(row)[:3]]
         lines.append(" & ".join(cells) + r" \\")
-    note = esc(legend().replace("*", ""))
+    note = esc(" ".join(filter(None, [legend().replace("*", ""), uncertainty.seed_note(table)])))
     lines += [r"\bottomrule", r"\end{tabular}", "", r"\smallskip", rf"\parbox{{\linewidth}}{{\tiny {note}}}",
               r"\end{table}", ""]
     return lines

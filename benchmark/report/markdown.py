@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from benchmark.metrics import METRICS
+from benchmark.report import uncertainty
 from benchmark.report.document import FIGURE_TITLES, Report
 from benchmark.report.numbers import (
     EFFICIENCY_HEADINGS,
@@ -32,21 +33,35 @@ def _row(cells: list[str]) -> str:
 
 def table_lines(table: Table) -> list[str]:
     metrics = table.metrics
-    header = ["rank", "model", "kind", "seeds"] + [heading(m) for m in metrics] + EFFICIENCY_HEADINGS
+    header = ["rank", "rank range", "model", "kind", "seeds", "units"] + [heading(m) for m in metrics]
+    header += EFFICIENCY_HEADINGS
     lines = [_row(header), "|" + "---|" * len(header)]
     blank = ["—"] * len(EFFICIENCY_HEADINGS)
-    lines.append(_row(["—", "*input*", "floor", "—"] + [fmt(table.input[m][0], m) for m in metrics] + blank))
+    lines.append(_row(["—", "—", "*input*", "floor", "—", "—"] + [fmt(table.input[m][0], m) for m in metrics]
+                      + blank))
     if table.target:
-        lines.append(_row(["—", "*target*", "reference", "—"]
+        lines.append(_row(["—", "—", "*target*", "reference", "—", "—"]
                           + [fmt(table.target[m][0], m) if m in table.target else "—" for m in metrics] + blank))
     for row in table.rows:
-        cells = [str(row.rank), esc(row.model), row.group, str(len(row.seeds))]
+        cells = [str(row.rank), uncertainty.rank_range_text(row), esc(row.model), row.group, str(len(row.seeds)),
+                 str(row.units)]
         for m in metrics:
             text = mean_text(row.values[m], m, len(row.seeds))
             text = f"**{text}**" if is_best(table, row, m) else text
             cells.append(text + (f" {SIGNIFICANT}" if row.significant(m) else ""))
         lines.append(_row(cells + [esc(c) for c in efficiency_cells(row)]))
     return lines
+
+
+def uncertainty_lines(table: Table) -> list[str]:
+    """Unit, seeds, rank stability, then intervals and gaps to the best model (the footnote style of CIs)."""
+    lines = ["", esc(uncertainty.unit_line(table))]
+    lines += ["", f"**{esc(uncertainty.seed_note(table))}**"] if uncertainty.seed_note(table) else []
+    lines += ["", esc(uncertainty.stability_line(table))]
+    for header, rows in (uncertainty.interval_table(table), uncertainty.gap_table(table)):
+        lines += ["", _row([esc(h) for h in header]), "|" + "---|" * len(header)]
+        lines += [_row([esc(c) for c in cells]) for cells in rows]
+    return lines + ["", esc(uncertainty.gap_legend(table))]
 
 
 def breakdown_lines(table: Table) -> list[str]:
@@ -137,7 +152,7 @@ def render(report: Report) -> str:
                   + ("Full-reference metrics inside the dataset's mask." if table.masked else
                      "Full-reference metrics on the whole image." if table.masked is False else ""), ""]
         lines += [f"**Summary:** {esc(summary_line(table))}", ""]
-        lines += table_lines(table) + breakdown_lines(table) + failure_lines(table)
+        lines += table_lines(table) + uncertainty_lines(table) + breakdown_lines(table) + failure_lines(table)
         lines += published_lines(report, table.dataset) + figure_lines(report, table) + [""]
     lines += sweep_lines(report)
     lines += ["## Protocol", ""] + [f"- {line}" for line in protocol_lines()]

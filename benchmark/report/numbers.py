@@ -122,9 +122,11 @@ def summary_line(table: Table) -> str:
 
 def legend() -> str:
     return (f"Mean over the test set; ± is the sample standard deviation over seeds. Bold: best model per column. "
-            f"{SIGNIFICANT}: significantly different from the column's best model (paired two-sided Wilcoxon "
-            f"signed-rank test on per-image values, Holm-Bonferroni over the models of the table, "
-            f"alpha = {ALPHA}). Rank: by PSNR, then SSIM. *input*: the untouched source scored against the "
+            f"{SIGNIFICANT}: significantly different from the column's best model (paired test on per-unit "
+            f"values: two-sided Wilcoxon signed-rank over units and, with several seeds, a hierarchical "
+            f"bootstrap over seeds and units; Holm-Bonferroni over the models of the table, alpha = {ALPHA}). "
+            f"Rank: by PSNR, then SSIM; rank range: the 2.5-97.5 % range of the bootstrap rank; units: the "
+            f"units of analysis (volumes, fields of view, images) behind each value, per seed. *input*: the untouched source scored against the "
             f"target, the floor every model must beat; *target*: the reference image itself (metrics without "
             f"a reference only). Baselines (not trained) come before learned models.")
 
@@ -139,11 +141,15 @@ def protocol_lines() -> list[str]:
          "hold per-volume means."),
         ("Seeds: per model and seed the newest complete run counts; values are the mean ± sample std over seeds "
          "of each seed's test-set mean. The input and target rows average each seed's test set once."),
-        ("Significance: per metric, each model against the column's best model; per-image values paired by "
-         "(seed, image id) and averaged over the seeds both models have; two-sided Wilcoxon signed-rank test "
-         "(zero differences dropped; exact for small samples); Holm-Bonferroni over the models of the table; "
-         f"alpha = {ALPHA}. Bootstrap 95 % intervals (2000 resamples of the per-image means) are in the CSV "
-         "and the HTML tooltips."),
+        ("Unit of analysis: the dataset's (MRI: the volume, FMD: the field of view, its noise levels together; "
+         "otherwise the image); per-image values are averaged per unit first, and units are paired by (seed, "
+         "unit id). Significance: per metric, each model against the column's best model; two-sided Wilcoxon "
+         "signed-rank test on the per-unit differences averaged over the common seeds (zero differences "
+         "dropped; exact for small samples) and, with two or more common seeds, the two-sided p-value of a "
+         "hierarchical bootstrap (seeds, then units) of the mean difference; the larger p counts; "
+         f"Holm-Bonferroni over the models of the table; alpha = {ALPHA}. Intervals, rank ranges, rank "
+         "probabilities and Kendall's tau come from 2000 hierarchical bootstrap resamples (fixed seed); "
+         "choices and references: docs/statistics.md."),
         ("Efficiency: generator parameters (— for baselines, which learn none); GFLOPs of one prediction with "
          "a 256 x 256 output (PyTorch's FlopCounterMode, 2 FLOPs per multiply-add; n/a for numpy baselines); "
          "training seconds (— for baselines) and inference images/s (mean over seeds; — for a model that "

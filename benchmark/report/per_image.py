@@ -1,10 +1,8 @@
-"""Per-image values of runs (their `per_image.csv`), lined up for paired comparisons.
+"""Per-image values of runs (their `per_image.csv`), keyed by seed and image id.
 
-Seeds: a model's runs of several seeds are averaged per image id first, over the seeds it shares with the
-model it is compared with, so each test image counts once. With the synthetic default a seed also draws the
-test images (`data_seed` follows `seed`), so image "x" of seed 0 and of seed 1 differ; the pairing is
-therefore by (seed, id): per seed the two models saw the same image, and the per-image difference is
-averaged over the common seeds.
+When the synthetic data follow the run seed (`data.data_seed=null`), image "x" of seed 0 and of seed 1 may
+differ: values stay keyed by (seed, id), and comparisons pair two models per seed
+(`benchmark.report.units` averages them per unit of analysis, `benchmark.report.ranking` tests them).
 """
 from __future__ import annotations
 
@@ -38,22 +36,8 @@ def load(runs: list[dict[str, Any]]) -> PerImage:
     return {int(r["seed"]): {str(row["id"]): row for row in read_rows(r["_dir"])} for r in runs if "_dir" in r}
 
 
-def paired_differences(a: PerImage, b: PerImage, metric: str) -> list[float]:
-    """Per image: mean over the common seeds of a - b (ids present in both for that seed)."""
-    sums: dict[str, list[float]] = {}
-    for seed in sorted(set(a) & set(b)):
-        for image_id, row in a[seed].items():
-            other = b[seed].get(image_id)
-            if other is None:
-                continue
-            x, y = row.get(metric), other.get(metric)
-            if isinstance(x, float) and isinstance(y, float) and math.isfinite(x) and math.isfinite(y):
-                sums.setdefault(image_id, []).append(x - y)
-    return [sum(v) / len(v) for _, v in sorted(sums.items())]
-
-
 def per_image_means(values: PerImage, metric: str) -> list[float]:
-    """Per image id: the mean over seeds of the metric (for bootstrap intervals)."""
+    """Per image id: the mean over seeds of the metric (the spread figure's per-image values)."""
     collected: dict[str, list[float]] = {}
     for rows in values.values():
         for image_id, row in rows.items():

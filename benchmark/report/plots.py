@@ -4,7 +4,8 @@ Per dataset and preset: a sample grid (source | each model | target, same test i
 of the same region), an intensity line profile across the target's strongest edge (as FI-GAN's Fig. 5D),
 a dot plot per metric (mean and interval per model on an axis around the data, the input and target as
 lines), the per-image spread of the ranking metric (box plots), training curves from each run's
-`logs/metrics.csv`, and quality versus compute. A figure without the data it needs raises `Skipped` with the reason.
+`logs/metrics.csv`, quality versus compute, and the ranking's uncertainty (`plots_ranking`: rank
+probabilities, significance map). A figure without the data it needs raises `Skipped` with the reason.
 """
 from __future__ import annotations
 
@@ -414,5 +415,9 @@ def quality_compute(table: Table, path: Path) -> None:
     _save(fig, path)
 
 
+# Imported last: plots_ranking uses the helpers above (`_pyplot`, `_save`, `label`, `Skipped`).
+from benchmark.report.plots_ranking import rank_probabilities, significance_map
+
 FIGURES = {"samples": sample_grid, "profile": line_profile, "metrics": metric_dots, "spread": per_image_spread,
-           "curves": training_curves, "compute": quality_compute}
+           "curves": training_curves, "compute": quality_compute, "ranks": rank_probabilities,
+           "significance": significance_map}

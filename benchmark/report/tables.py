@@ -10,8 +10,10 @@ Rules (stated again in every output, see `protocol_lines`):
   models; rank by PSNR (then SSIM), the first metric when there is no PSNR;
 - every fact comes from the records themselves (never from the model or dataset registries), so a results
   folder renders the same anywhere; the aggregation over seeds is `benchmark.results.seed_summary`;
-- significance: per metric column, every model against the column's best model, paired two-sided Wilcoxon
-  signed-rank on per-image values (`per_image`), Holm-Bonferroni over the table's models, alpha 0.05.
+- statistics (`table_stats`, `ranking`): per-image values are averaged per unit of analysis (the dataset's
+  `unit`: volume, field of view, image) first; per metric column every model is tested against the column's
+  best model on per-unit values, over units and seeds, Holm-Bonferroni over the table's models, alpha 0.05;
+  intervals, effect sizes and the rank distribution come from a hierarchical bootstrap over units and seeds.
 """
 from __future__ import annotations
 
@@ -26,8 +28,9 @@ from typing import Any
 from benchmark import results
 from benchmark.metrics import METRICS
 from benchmark.records import folder_name, seed_of_folder, started
-from benchmark.report import per_image
-from benchmark.report.significance import ALPHA, bootstrap_ci, holm, wilcoxon_p
+from benchmark.report import per_image, table_stats, units
+from benchmark.report.ranking import PairTest, RankAnalysis
+from benchmark.report.significance import ALPHA
 
 BREAKDOWN_TAGS = ("noise_level",)  # per-image tags that get their own table (FMD's per-level results)
 BREAKDOWN_METRICS = ("psnr", "ssim")
@@ -46,6 +49,9 @@ class ModelRow:
     p_vs_best: dict[str, float | None] = field(default_factory=dict)  # Holm-adjusted
     rank: int = 0
     efficiency: dict[str, Any] = field(default_factory=dict)
+    units: int = 0  # units of analysis behind each value (per seed)
+    tests: dict[str, PairTest] = field(default_factory=dict)  # against the column's best model
+    rank_range: tuple[int, int] | None = None  # 2.5-97.5 % of the bootstrap rank
 
     @property
     def seeds(self) -> list[int]:
@@ -69,6 +75,14 @@ class Table:
     breakdowns: dict[str, dict[str, dict[str, dict[str, float]]]]  # tag -> row name -> level -> metric -> value
     data_sources: list[str]
     masked: bool | None = None
+    unit: str = "image"
+    unit_source: str = ""
+    ranking: RankAnalysis | None = None
+
+    @property
+    def max_seeds(self) -> int:
+        """The most seeds any model of the table has (1: seed variance unknown)."""
+        return max((len(r.seeds) for r in self.rows), default=0)
 
     @property
     def key(self) -> str:
@@ -134,18 +148,6 @@ def _rank(rows: list[ModelRow], metrics: list[str]) -> None:
         row.rank = ordered[i - 1].rank if i and key(row) == key(ordered[i - 1]) else i + 1
 
 
-def _significance(rows: list[ModelRow], metrics: list[str], best: dict[str, str]) -> None:
-    values = {row.model: per_image.load(row.runs) for row in rows}
-    for row in rows:
-        for m in metrics:
-            row.ci[m] = bootstrap_ci(per_image.per_image_means(values[row.model], m))
-    for m, winner in best.items():
-        others = [row for row in rows if row.model != winner]
-        raw = [wilcoxon_p(per_image.paired_differences(values[r.model], values[winner], m)) for r in others]
-        for row, p in zip(others, holm(raw)):
-            row.p_vs_best[m] = p
-
-
 def _breakdowns(rows: list[ModelRow], complete: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for tag in BREAKDOWN_TAGS:
@@ -192,7 +194,9 @@ def build_table(dataset: str, preset: str, group: list[dict[str, Any]]) -> Table
                     winner = r
             best[m] = winner.model
     _rank(rows, metrics)
-    _significance(rows, metrics, best)
+    unit, unit_source = units.table_unit(dataset, complete)
+    rank_metric = next((m for m in RANK_METRICS if m in metrics), metrics[0] if metrics else None)
+    ranking = table_stats.annotate(rows, metrics, best, unit, rank_metric)
     rows.sort(key=lambda r: (r.group != "baseline", r.rank, r.model))
     seeds = _one_per_seed(complete)
     floor = {m: mean_std([(r.get("input") or {}).get(m, float("nan")) for r in seeds]) for m in metrics}
@@ -201,7 +205,7 @@ def build_table(dataset: str, preset: str, group: list[dict[str, Any]]) -> Table
     failed = [r for r in group if r.get("status") != "complete"]
     sources = sorted({str(r.get("data_source", "synthetic")) for r in complete})
     return Table(dataset, preset, metrics, rows, floor, target, best, failed, _breakdowns(rows, complete),
-                 sources, masked=_masked(complete))
+                 sources, masked=_masked(complete), unit=unit, unit_source=unit_source, ranking=ranking)
 
 
 def _masked(complete: list[dict[str, Any]]) -> bool | None:

@@ -34,7 +34,7 @@ STAMP  := $(VENV)/.installed
 SLOW_STAMP := $(VENV)/.installed-slow
 
 .DEFAULT_GOAL := help
-.PHONY: help install benchmark status sweep leaderboard test test-all perf clean-venv
+.PHONY: help install benchmark status sweep leaderboard test test-slow test-all perf perf-executors clean-venv
 
 help: ## List targets and variables
 	@echo "Targets:"
@@ -95,11 +95,17 @@ $(SLOW_STAMP): $(STAMP)
 	$(PY) -m pip install -q -e ".[dev,slow]"
 	@touch $(SLOW_STAMP)
 
+test-slow: $(SLOW_STAMP) ## Slow tier only (DDP, sweeps, PostgreSQL, SLURM, Chromium; as root it installs them)
+	$(PY) -m pytest -q -m slow -rs $(PYTEST_ARGS)
+
 test-all: $(SLOW_STAMP) ## Fast and slow tiers (DDP, sweeps, real servers)
 	$(PY) -m pytest -q -m "" $(PYTEST_ARGS)
 
 perf: $(STAMP) ## Time train/inference (Lightning vs raw), MFU, loaders, TG loss: results/perf/<device>.json
 	$(PY) -m benchmark perf $(PERF_ARGS)
+
+perf-executors: $(STAMP) ## Wall time of a 4-run smoke matrix inline vs EXECUTOR=local JOBS (idle machine)
+	$(PY) -m benchmark.perf.executors --jobs $(if $(filter 1,$(JOBS)),2,$(JOBS)) --out results/perf/executors.json
 
 clean-venv: ## Remove the virtual environment
 	rm -rf $(VENV)

@@ -108,8 +108,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.executor == "slurm":
             from sweeps.cluster import run_on_slurm
 
-            stopped = run_on_slurm(study, spec, args.workers, int(settings.devices), worker_arguments(args),
-                                   args.slurm, args.wait)
+            stopped = run_on_slurm(study, spec, args.workers, worker_arguments(args), args.slurm, args.wait)
         elif args.workers == 1:
             stopped = run_here(study, settings, spec, backend, args)
         else:

@@ -20,13 +20,14 @@ from benchmark.executors.task import CommandTask
 from sweeps.ddp import STORAGE_ENV
 
 
-def run_on_slurm(study: Any, spec: Any, workers: int, devices: int, worker_args: list[str], options: str | None,
+def run_on_slurm(study: Any, spec: Any, workers: int, worker_args: list[str], options: str | None,
                  wait: bool) -> str:
     """Submit the workers; with `wait`, block until they end. Returns how the sweep stopped (or `submitted`)."""
     if spec.kind == "sqlite":
         print("warning: SQLite on a shared file system can lock up under many workers; prefer "
               "--storage journal:///shared/f.log or postgresql://...", file=sys.stderr)
-    settings = {**slurm.rank_layout(str(devices), 1), **slurm.parse_options(options)}
+    # One task per worker: a DDP trial's extra ranks are started by Lightning from the worker (`sweeps.ddp`).
+    settings = {"tasks_per_node": 1, "nodes": 1, **slurm.parse_options(options)}
     env = {"RESULTS_DIR": str(records.results_dir().resolve()), **slurm.python_env()}
     tasks = [CommandTask(["sweeps", "worker", "--study", study.study_name, *worker_args], os.getcwd(),
                          {**env, "SWEEPS_WORKER": str(i)}, label=f"sweep worker {i}") for i in range(workers)]

@@ -64,7 +64,8 @@ def _local(args: argparse.Namespace, todo: list[MatrixRun], total: int) -> int:
 def _slurm(args: argparse.Namespace, todo: list[MatrixRun]) -> int:
     from benchmark.executors import slurm
 
-    options = {**slurm.rank_layout(args.devices, args.num_nodes), **slurm.parse_options(args.slurm)}
+    given = slurm.parse_options(args.slurm)
+    options = {**slurm.rank_layout(args.devices, args.num_nodes, given), **given}
     if not todo:
         print("[slurm] every run is complete; nothing submitted", flush=True)
         return 0

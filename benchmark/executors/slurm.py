@@ -59,9 +59,13 @@ def _auto_names(options: dict[str, Any]) -> dict[str, Any]:
     return {(k if k in generic else f"slurm_{k}"): v for k, v in options.items()}
 
 
-def rank_layout(devices: str, num_nodes: int) -> dict[str, int]:
-    """One SLURM task per device: DDP ranks are SLURM tasks (`--devices auto`: one task per node)."""
-    per_node = int(devices) if str(devices).isdigit() and int(devices) > 0 else 1
+def rank_layout(devices: str, num_nodes: int, options: dict[str, Any]) -> dict[str, int]:
+    """One SLURM task per device: DDP ranks are SLURM tasks. `--devices auto` means every GPU a node is
+    given (`gpus_per_node`), as Lightning reads it; a task per node without GPUs."""
+    if str(devices).isdigit() and int(devices) > 0:
+        per_node = int(devices)
+    else:
+        per_node = int(options.get("gpus_per_node") or 1)
     return {"tasks_per_node": per_node, "nodes": int(num_nodes)}
 
 

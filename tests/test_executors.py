@@ -1,4 +1,4 @@
-"""Executors: a matrix as local jobs (submitit's LocalExecutor), two at once, and a job killed mid-run that
+"""Executors: a matrix on two local workers (submitit's LocalExecutor), and a worker killed mid-run whose run
 the rerun of the same matrix completes, every record exactly once. The SLURM executor runs against a real
 cluster in tests/test_slurm_slow.py."""
 from __future__ import annotations
@@ -30,6 +30,7 @@ def test_local_matrix_two_at_once_writes_four_records_and_one_leaderboard(result
     assert main(args) == 0
     out = capsys.readouterr()
     assert "4 run(s), 2 at once" in out.out and "4/4 runs complete" in out.err
+    assert out.out.count("[local] worker ") == 2 and out.out.count("[local] started ") == 4
     records = _records(results_dir)
     assert sorted((r["model"], r["seed"], r["status"]) for r in records) == [
         ("identity", 0, "complete"), ("identity", 1, "complete"), ("unet", 0, "complete"), ("unet", 1, "complete")]
@@ -41,22 +42,18 @@ def test_local_matrix_two_at_once_writes_four_records_and_one_leaderboard(result
     assert "4 run(s): 4 complete" in capsys.readouterr().out
 
 
-def _run_one_pids(model: str) -> list[int]:
-    """Processes running one run of `model` (a local job's `python -m benchmark.executors.run_one`)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"benchmark.executors.run_one" in argv and model.encode() in argv:
-            pids.append(int(entry.name))
-    return pids
+def _worker_running(results: Path, model: str) -> int | None:
+    """The pid of the local worker that took `model`'s run (its claim in the queue), once it has."""
+    for queue_file in results.glob("jobs/*-local/queue.json"):
+        queue = json.loads(queue_file.read_text())
+        for index, run in enumerate(queue["runs"]):
+            claim = Path(queue["claims"]) / str(index)
+            if run["model"] == model and claim.is_file() and claim.read_text().strip():
+                return int(claim.read_text())
+    return None
 
 
-def test_a_local_job_killed_mid_run_is_completed_by_the_rerun_once(tmp_path):
+def test_a_local_worker_killed_mid_run_is_completed_by_the_rerun_once(tmp_path):
     env = {**os.environ, "RESULTS_DIR": str(tmp_path / "results")}
     command = [sys.executable, "-m", "benchmark", "run", "--model", "identity,unet", "--data", "mri",
                "--preset", "smoke", "--set", "trainer.max_epochs=20", "--executor", "local", "--jobs", "2"]
@@ -66,9 +63,10 @@ def test_a_local_job_killed_mid_run_is_completed_by_the_rerun_once(tmp_path):
         while not any((tmp_path / "results").glob("runs/mri/unet/smoke/*/checkpoints/last.ckpt")):
             assert first.poll() is None and time.monotonic() < deadline, first.communicate()
             time.sleep(0.2)
-        (pid,) = _run_one_pids("unet")
+        pid = _worker_running(tmp_path / "results", "unet")
+        assert pid is not None
         os.kill(pid, signal.SIGKILL)
-        out, err = first.communicate(timeout=240)
+        _, err = first.communicate(timeout=240)
     finally:
         if first.poll() is None:
             first.kill()

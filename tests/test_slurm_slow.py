@@ -37,8 +37,13 @@ DAEMONS = ("munged", "mariadbd", "mariadb-install-db", "slurmdbd", "slurmctld", 
 SLURM = "timeout_min=10 cpus_per_task=1"
 
 
+def _program(name: str) -> str | None:
+    """Where a daemon or client is: on PATH, or in /usr/sbin (not on every PATH)."""
+    return shutil.which(name) or (str(Path("/usr/sbin", name)) if Path("/usr/sbin", name).exists() else None)
+
+
 def _installed() -> bool:
-    return all(shutil.which(name) or Path("/usr/sbin", name).exists() for name in DAEMONS)
+    return all(_program(name) for name in DAEMONS)
 
 
 def _free_port() -> int:
@@ -69,12 +74,14 @@ class Cluster:
         self.root, self.processes = root, []
         self.host = socket.gethostname()
         self.ports = {name: _free_port() for name in ("db", "dbd", "ctld", "d")}
-        self.env = {**os.environ, "SLURM_CONF": str(root / "slurm.conf")}
+        path = os.environ.get("PATH", "")
+        self.env = {**os.environ, "SLURM_CONF": str(root / "slurm.conf"),
+                    "PATH": path if "/usr/sbin" in path.split(":") else f"{path}:/usr/sbin"}
 
     def start(self, name: str, command: list[str]) -> None:
         log = open(self.root / "log" / f"{name}.out", "wb")  # noqa: SIM115 - open for the daemon's life
-        self.processes.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=self.env,
-                                               cwd=self.root))
+        self.processes.append(subprocess.Popen([_program(command[0]) or command[0], *command[1:]], stdout=log,
+                                               stderr=subprocess.STDOUT, env=self.env, cwd=self.root))
 
     def write_configuration(self) -> None:
         r, p = self.root, self.ports
@@ -112,7 +119,8 @@ class Cluster:
                               f"--pid-file={r}/munge/munged.pid", f"--log-file={r}/log/munged.log",
                               f"--seed-file={r}/munge/seed"])
         _wait_for(lambda: (r / "munge" / "munge.sock").exists(), "munged", r / "log" / "munged.out")
-        install = subprocess.run(["mariadb-install-db", f"--datadir={r}/db", "--user=root", "--skip-test-db"],
+        install = subprocess.run([_program("mariadb-install-db") or "mariadb-install-db", f"--datadir={r}/db",
+                                  "--user=root", "--skip-test-db"],
                                  capture_output=True, text=True, timeout=300, check=False)
         assert install.returncode == 0, install.stderr[-2000:]
         self.start("mariadbd", ["mariadbd", f"--datadir={r}/db", f"--socket={r}/db.sock", f"--port={p['db']}",

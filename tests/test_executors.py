@@ -56,7 +56,7 @@ def _worker_running(results: Path, model: str) -> int | None:
 def test_a_local_worker_killed_mid_run_is_completed_by_the_rerun_once(tmp_path):
     env = {**os.environ, "RESULTS_DIR": str(tmp_path / "results")}
     command = [sys.executable, "-m", "benchmark", "run", "--model", "identity,unet", "--data", "mri",
-               "--preset", "smoke", "--set", "trainer.max_epochs=20", "--executor", "local", "--jobs", "2"]
+               "--preset", "smoke", "--set", "trainer.max_epochs=12", "--executor", "local", "--jobs", "2"]
     first = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 240

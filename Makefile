@@ -24,6 +24,10 @@ FRESH      ?=
 PYTEST_ARGS ?=
 COMPILE    ?=
 PERF_ARGS  ?=
+EXECUTOR   ?= inline
+JOBS       ?= 1
+SLURM      ?=
+WAIT       ?=
 
 SHELL  := /bin/bash
 PY     := $(VENV)/bin/python
@@ -31,7 +35,7 @@ STAMP  := $(VENV)/.installed
 SLOW_STAMP := $(VENV)/.installed-slow
 
 .DEFAULT_GOAL := help
-.PHONY: help install benchmark sweep leaderboard reference test test-all perf clean-venv
+.PHONY: help install benchmark status sweep leaderboard reference test test-slow test-all perf perf-executors clean-venv
 
 help: ## List targets and variables
 	@echo "Targets:"
@@ -47,10 +51,14 @@ help: ## List targets and variables
 	@echo "  SET=\"$(SET)\"  overrides, e.g. SET=\"model.lr=1e-4 data.crop_size=64\""
 	@echo "  CONFIG=$(CONFIG)  YAML with model/data/trainer sections"
 	@echo "  FRESH=$(FRESH)  1: start over (by default an unfinished run of the same configuration resumes)"
-	@echo "  TRIALS=$(TRIALS) WORKERS=$(WORKERS)  sweep: complete+pruned trials in total; worker processes here"
+	@echo "  TRIALS=$(TRIALS) WORKERS=$(WORKERS)  sweep: complete+pruned trials in total; worker processes (EXECUTOR=slurm: array tasks)"
 	@echo "  STORAGE=$(if $(STORAGE),(set),)  sweep storage: empty (SQLite in results/sweeps/), journal:///shared/f.log, postgresql://..."
 	@echo "  STUDY=$(STUDY)  sweep study name (default <model>-<data>-<preset>)"
 	@echo "  COMPILE=$(COMPILE)  1: torch.compile each network (GPU nodes)"
+	@echo "  EXECUTOR=$(EXECUTOR)  inline (one run after another here) | local (JOBS at once here) | slurm (job array)"
+	@echo "  JOBS=$(JOBS)  local: runs at once (cores and GPUs divided between them)"
+	@echo "  SLURM=\"$(SLURM)\"  slurm: submitit parameters, e.g. SLURM=\"partition=gpu gpus_per_node=1 timeout_min=240 array_parallelism=16\""
+	@echo "  WAIT=$(WAIT)  1: slurm: wait for the jobs to end"
 	@echo "  PERF_ARGS=\"$(PERF_ARGS)\"  perf options, e.g. PERF_ARGS=\"--models unet,cgan --threads 1\""
 	@echo "  TORCH_SPEC=$(TORCH_SPEC)  pip requirement for torch"
 	@echo "  RESULTS_DIR  environment variable moving results/ elsewhere"
@@ -75,12 +83,19 @@ $(STAMP): pyproject.toml Makefile
 
 install: $(STAMP) ## Create .venv and install the project (only when missing or out of date)
 
-benchmark: $(STAMP) ## Train, test, record MODEL on DATA and refresh the leaderboard (resumes; FRESH=1)
-	$(PY) -m benchmark run --model $(MODEL) --data $(DATA) --preset $(PRESET) --seeds $(SEEDS) \
-		--devices $(DEVICES) --num-nodes $(NUM_NODES) --logger $(LOGGER) \
-		$(if $(DATA_ROOT),--data-root "$(DATA_ROOT)") $(if $(CONFIG),--config "$(CONFIG)") \
-		$(if $(strip $(SET)),--set "$(SET)") $(if $(filter 1 yes true,$(FRESH)),--fresh) \
-		$(if $(filter 1 yes true,$(COMPILE)),--compile)
+# The options naming a matrix's runs: `benchmark` runs them, `status` reports on them.
+MATRIX_ARGS = --model $(MODEL) --data $(DATA) --preset $(PRESET) --seeds $(SEEDS) \
+	--devices $(DEVICES) --num-nodes $(NUM_NODES) --logger $(LOGGER) \
+	$(if $(DATA_ROOT),--data-root "$(DATA_ROOT)") $(if $(CONFIG),--config "$(CONFIG)") \
+	$(if $(strip $(SET)),--set "$(SET)") $(if $(filter 1 yes true,$(COMPILE)),--compile)
+
+benchmark: $(STAMP) ## Train, test, record MODEL on DATA and refresh the leaderboard (resumes; FRESH=1; EXECUTOR, JOBS, SLURM)
+	$(PY) -m benchmark run $(MATRIX_ARGS) $(if $(filter 1 yes true,$(FRESH)),--fresh) \
+		--executor $(EXECUTOR) --jobs $(JOBS) $(if $(strip $(SLURM)),--slurm "$(SLURM)") \
+		$(if $(filter 1 yes true,$(WAIT)),--wait)
+
+status: $(STAMP) ## Which runs of MODEL x DATA x SEEDS are complete, running, queued or failed
+	$(PY) -m benchmark status $(MATRIX_ARGS)
 
 leaderboard: $(STAMP) ## Regenerate results/LEADERBOARD.md, .html, .csv, .tex from run records (git-ignored)
 	$(PY) -m benchmark leaderboard
@@ -95,11 +110,17 @@ $(SLOW_STAMP): $(STAMP)
 	@$(PIP_INSTALL) -e ".[dev,slow]" $(PIP_NOTES)
 	@touch $(SLOW_STAMP)
 
+test-slow: $(SLOW_STAMP) ## Slow tier only (DDP, sweeps, PostgreSQL, SLURM, Chromium; as root it installs them)
+	$(PY) -m pytest -q -m slow -rs $(PYTEST_ARGS)
+
 test-all: $(SLOW_STAMP) ## Fast and slow tiers (DDP, sweeps, real servers)
 	$(PY) -m pytest -q -m "" $(PYTEST_ARGS)
 
 perf: $(STAMP) ## Time train/inference (Lightning vs raw), MFU, loaders, TG loss: results/perf/<device>.json
 	$(PY) -m benchmark perf $(PERF_ARGS)
+
+perf-executors: $(STAMP) ## Wall time of a 4-run smoke matrix inline vs EXECUTOR=local JOBS (idle machine)
+	$(PY) -m benchmark.perf.executors --jobs $(if $(filter 1,$(JOBS)),2,$(JOBS)) --out results/perf/executors.json
 
 clean-venv: ## Remove the virtual environment
 	rm -rf $(VENV)
@@ -108,4 +129,5 @@ clean-venv: ## Remove the virtual environment
 sweep: $(STAMP) ## Optuna study over MODEL's search space on DATA (TRIALS, WORKERS, STORAGE, STUDY, PRESET, SET)
 	@$(if $(STORAGE),SWEEPS_STORAGE="$(STORAGE)") $(PY) -m sweeps run --model $(MODEL) --data $(DATA) --preset $(PRESET) \
 		$(if $(TRIALS),--trials $(TRIALS)) --workers $(WORKERS) $(if $(STUDY),--study "$(STUDY)") \
-		$(if $(DATA_ROOT),--data-root "$(DATA_ROOT)") $(if $(strip $(SET)),--set "$(SET)")
+		$(if $(DATA_ROOT),--data-root "$(DATA_ROOT)") $(if $(strip $(SET)),--set "$(SET)") \
+		--executor $(EXECUTOR) $(if $(strip $(SLURM)),--slurm "$(SLURM)") $(if $(filter 1 yes true,$(WAIT)),--wait)

@@ -42,7 +42,8 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
 
 class LastCheckpoint(Checkpoint):
-    """Keeps `checkpoints/last.ckpt` at most `every_n_batches` training batches old (0: epoch ends only).
+    """Keeps `checkpoints/last.ckpt` at most `every_n_batches` training batches old (0: epoch ends only),
+    and saves it at the batch a SIGTERM stops training.
 
     A `Checkpoint` subclass, so Lightning calls its epoch-end hook after the model's own: the GANs' per-epoch
     scheduler steps are in the file, and a resumed run does not repeat or skip one.
@@ -57,6 +58,11 @@ class LastCheckpoint(Checkpoint):
         loop = trainer.fit_loop.epoch_loop
         if (self.every_n_batches and (loop.total_batch_idx + 1) % self.every_n_batches == 0
                 and not loop.batch_progress.is_last_batch):  # the epoch end saves the last batch anyway
+            trainer.save_checkpoint(self.path, weights_only=False)
+        elif getattr(trainer, "received_sigterm", False) and trainer.world_size == 1:
+            # SIGTERM (a pre-empted or timed-out job, `benchmark.executors.task`): Lightning stops after this
+            # batch, so this batch is where the requeued job resumes. One process only: ranks of a DDP run
+            # may see the signal at different batches, and saving is collective.
             trainer.save_checkpoint(self.path, weights_only=False)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:

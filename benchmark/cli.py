@@ -1,4 +1,4 @@
-"""`python -m benchmark`: run, list, leaderboard, data check, data download.
+"""`python -m benchmark`: run, status, list, leaderboard, evaluate, perf, data check, data download.
 
 Every user mistake ends as one line on stderr and exit code 2 (usage) or 1 (data, files); never a traceback.
 """
@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from benchmark.errors import BenchError, UsageError, exit_code_of
+from benchmark.executors import EXECUTORS
 
 EPILOG = "Examples: python -m benchmark run --model lohiresgan --data mri | python -m benchmark list models --json"
 
@@ -39,11 +40,8 @@ def split_names(value: str, registry: dict[str, Any], option: str) -> list[str]:
     return names
 
 
-def build_parser() -> Parser:
-    parser = Parser(prog="python -m benchmark", description=__doc__.splitlines()[0], epilog=EPILOG)
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-
-    run = sub.add_parser("run", help="train, test and record models on datasets")
+def _matrix_arguments(run: argparse.ArgumentParser) -> None:
+    """The options that say which runs a matrix holds (`run`, `status`)."""
     run.add_argument("--model", default=None, help="a model name, pkg.module:Class, a comma list, or all")
     run.add_argument("--data", default=None, help="a dataset name, pkg.module:Class, a comma list, or all")
     run.add_argument("--preset", default=None, help="smoke | quick (default) | paper")
@@ -57,10 +55,32 @@ def build_parser() -> Parser:
                      help="a YAML file with model/data/trainer sections; a run's config.yaml repeats that run")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override, e.g. model.lr=1e-4 data.crop_size=64 (repeatable, space-separated ok)")
+    run.add_argument("--compile", action="store_true", help="torch.compile each network (GPU nodes)")
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="python -m benchmark", description=__doc__.splitlines()[0], epilog=EPILOG)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    run = sub.add_parser("run", help="train, test and record models on datasets")
+    _matrix_arguments(run)
     run.add_argument("--no-leaderboard", action="store_true", help="do not regenerate the leaderboard")
     run.add_argument("--fresh", action="store_true",
                      help="start over: by default an unfinished run of the same configuration resumes")
-    run.add_argument("--compile", action="store_true", help="torch.compile each network (GPU nodes)")
+    run.add_argument("--executor", default="inline", choices=EXECUTORS,
+                     help="inline (default: here, one run after another) | local (--jobs at once) | slurm")
+    run.add_argument("--jobs", type=int, default=1, help="local: runs at once (cores and GPUs divided)")
+    run.add_argument("--slurm", default=None, metavar="OPTIONS",
+                     help='slurm: submitit parameters, e.g. "partition=gpu gpus_per_node=1 timeout_min=240"')
+    run.add_argument("--wait", action="store_true", help="slurm: wait for the jobs to end")
+
+    status = sub.add_parser("status", help="which runs of a matrix are complete, running, queued or failed")
+    _matrix_arguments(status)
+    for flag in ("--no-leaderboard", "--fresh", "--wait"):  # accepted, so a run command repeats as status
+        status.add_argument(flag, action="store_true", help=argparse.SUPPRESS)
+    for option in ("--executor", "--jobs", "--slurm"):
+        status.add_argument(option, default=None, help=argparse.SUPPRESS)
+    status.add_argument("--json", action="store_true")
 
     listing = sub.add_parser("list", help="list models or datasets")
     listing.add_argument("what", nargs="?", default="all", choices=["models", "datasets", "all"])
@@ -116,9 +136,10 @@ def build_parser() -> Parser:
     return parser
 
 
-def _run_requests(args: argparse.Namespace) -> list[Any]:
-    """One request per (dataset, model, seed). A `--config` holding a `run` section (a run's config.yaml)
-    supplies what the command line leaves out, so `run --config <run>/config.yaml` repeats that run."""
+def requests_from_args(args: argparse.Namespace) -> list[Any]:
+    """The matrix's runs, one request per (dataset, model, seed), from `run`'s (or `status`'s) options. A
+    `--config` holding a `run` section (a run's config.yaml) supplies what the command line leaves out, so
+    `run --config <run>/config.yaml` repeats that run."""
     from benchmark.config import FILE_SECTIONS, load_yaml
     from benchmark.run_config import RunRequest
     from datamodules import DATASETS
@@ -155,7 +176,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from benchmark.runner import execute, prepare
     from benchmark.trainer import is_distributed
 
-    configs = [prepare(r) for r in _run_requests(args)]  # every usage error surfaces before any training
+    configs = [prepare(r) for r in requests_from_args(args)]  # every usage error surfaces before any training
+    if args.executor != "inline":
+        from benchmark.executors.matrix import run_matrix
+
+        records.ensure_writable(records.results_dir())
+        return run_matrix(args, configs)
     distributed = any(is_distributed(c) for c in configs)
     if _is_rank_zero(distributed):  # one line now, not a traceback from the leaderboard after a matrix
         records.ensure_writable(records.results_dir())
@@ -187,6 +213,14 @@ def _is_rank_zero(distributed: bool = True) -> bool:
     from benchmark.trainer import is_rank_zero
 
     return is_rank_zero(distributed)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from benchmark.executors.status import report
+    from benchmark.runner import prepare
+
+    print(report([prepare(r) for r in requests_from_args(args)], as_json=args.json))
+    return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -296,8 +330,8 @@ def cmd_data_download(args: argparse.Namespace) -> int:
 
 
 DATA_COMMANDS = {"check": cmd_data_check, "download": cmd_data_download}
-COMMANDS = {"run": cmd_run, "list": cmd_list, "leaderboard": cmd_leaderboard, "evaluate": cmd_evaluate,
-            "perf": cmd_perf}
+COMMANDS = {"run": cmd_run, "status": cmd_status, "list": cmd_list, "leaderboard": cmd_leaderboard,
+            "evaluate": cmd_evaluate, "perf": cmd_perf}
 
 
 def main(argv: list[str] | None = None) -> int:

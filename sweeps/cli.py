@@ -49,6 +49,11 @@ def build_parser() -> Parser:
     run.add_argument("--data-root", default=None, help="real data folder (default: synthetic data)")
     run.add_argument("--enqueue", action="append", default=[], metavar="PARAMS",
                      help='evaluate these parameters first, e.g. "k_max=1/2 theta=1.0 lr=1.0e-3" (repeatable)')
+    run.add_argument("--executor", default="inline", choices=("inline", "local", "slurm"),
+                     help="inline or local (default): the workers are processes here; slurm: a job array")
+    run.add_argument("--slurm", default=None, metavar="OPTIONS",
+                     help='slurm: submitit parameters, e.g. "partition=gpu gpus_per_node=1 timeout_min=240"')
+    run.add_argument("--wait", action="store_true", help="slurm: wait for the worker jobs to end")
     _worker_options(run)
 
     worker = sub.add_parser("worker", help=argparse.SUPPRESS)  # started by `run --workers K`
@@ -97,8 +102,14 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"worker(s); storage {spec.masked()}", flush=True)
     if settings.preset_fixed:
         print(f"not sampled, fixed by the {settings.preset} preset: {' '.join(settings.preset_fixed)}", flush=True)
+    if args.executor != "slurm" and (args.slurm or args.wait):
+        raise UsageError("--slurm and --wait belong to --executor slurm")
     try:
-        if args.workers == 1:
+        if args.executor == "slurm":
+            from sweeps.cluster import run_on_slurm
+
+            stopped = run_on_slurm(study, spec, args.workers, worker_arguments(args), args.slurm, args.wait)
+        elif args.workers == 1:
             stopped = run_here(study, settings, spec, backend, args)
         else:
             stopped = run_workers(study, settings, spec, args)
@@ -141,15 +152,18 @@ def refresh(study: Any, settings: Any, spec: Any) -> Any:
     return lambda: outputs.write_all(study, settings, spec)
 
 
+def worker_arguments(args: argparse.Namespace) -> list[str]:
+    """The options a `python -m sweeps worker` repeats from `run`."""
+    extra = ["--heartbeat-interval", str(args.heartbeat_interval), "--grace-period", str(args.grace_period),
+             "--max-retry", str(args.max_retry), "--max-nonfinite-steps", str(args.max_nonfinite_steps)]
+    return extra + (["--timeout", str(args.timeout)] if args.timeout is not None else [])
+
+
 def run_workers(study: Any, settings: Any, spec: Any, args: argparse.Namespace) -> str:
     from sweeps import outputs, workers
 
-    extra = ["--heartbeat-interval", str(args.heartbeat_interval), "--grace-period", str(args.grace_period),
-             "--max-retry", str(args.max_retry), "--max-nonfinite-steps", str(args.max_nonfinite_steps)]
-    if args.timeout is not None:
-        extra += ["--timeout", str(args.timeout)]
     started = workers.spawn(study.study_name, spec, args.workers, int(settings.devices),
-                            outputs.folder(study.study_name) / "workers", extra)
+                            outputs.folder(study.study_name) / "workers", worker_arguments(args))
     for w in started:
         print(f"worker {w.index}: pid {w.process.pid}" + (f", GPUs {w.gpus}" if w.gpus else "")
               + f", log {w.log}", flush=True)
@@ -173,7 +187,8 @@ def finish(summary: dict[str, Any], stopped: str, folder: Any) -> int:
     c = summary["counts"]
     print(f"study {summary['study']}: {c['complete']} complete, {c['pruned']} pruned, {c['failed']} failed "
           f"(target {summary['target_trials']} complete+pruned)"
-          + ("; stopped by --timeout" if stopped == "timeout" else ""))
+          + ("; stopped by --timeout" if stopped == "timeout" else "")
+          + ("; the SLURM workers carry on" if stopped == "submitted" else ""))
     best = summary.get("best")
     if best:
         values = ", ".join(f"{k} {v:.4g}" for k, v in best["values"].items())

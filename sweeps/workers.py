@@ -22,6 +22,7 @@ from pathlib import Path
 import optuna
 from optuna.trial import TrialState
 
+from benchmark.executors.resources import gpu_slices, visible_gpus
 from sweeps.ddp import STORAGE_ENV
 from sweeps.storage import StorageSpec
 
@@ -32,22 +33,6 @@ class Worker:
     process: subprocess.Popen
     log: Path
     gpus: str | None
-
-
-def visible_gpus() -> list[str]:
-    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if visible is not None:
-        return [d.strip() for d in visible.split(",") if d.strip()]
-    import torch
-
-    return [str(i) for i in range(torch.cuda.device_count())]
-
-
-def gpu_slices(workers: int, devices: int, gpus: list[str]) -> list[str | None]:
-    """CUDA_VISIBLE_DEVICES of each worker: `devices` consecutive GPUs each, wrapping round."""
-    if not gpus:
-        return [None] * workers
-    return [",".join(gpus[(w * devices + j) % len(gpus)] for j in range(devices)) for w in range(workers)]
 
 
 def spawn(study: str, spec: StorageSpec, workers: int, devices: int, log_dir: Path,

@@ -2,8 +2,6 @@
 ids shown as text. Slow tier: installs Debian's `chromium` when missing and trains two smoke runs."""
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,6 +12,7 @@ from PIL import Image
 from benchmark import leaderboard
 from benchmark.cli import main
 from benchmark.records import write_json
+from tests import system_packages
 
 pytestmark = pytest.mark.slow
 
@@ -25,17 +24,7 @@ HOSTILE = "<script>document.title='pwned'</script>"
 
 def chromium() -> str:
     """Debian's chromium, installed with apt-get when missing (needs root)."""
-    if CHROMIUM.exists():
-        return str(CHROMIUM)
-    if shutil.which("apt-get") is None or os.geteuid() != 0:
-        pytest.skip("chromium is missing and cannot be installed here (needs apt-get as root)")
-    install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    done = subprocess.run(install, capture_output=True, text=True, timeout=1200, env=env, check=False)
-    if done.returncode != 0:  # a fresh container has no package lists yet
-        subprocess.run(["apt-get", "update"], capture_output=True, text=True, timeout=600, env=env, check=False)
-        done = subprocess.run(install, capture_output=True, text=True, timeout=1200, env=env, check=False)
-    assert done.returncode == 0 and CHROMIUM.exists(), done.stderr[-2000:]
+    system_packages.ensure(["chromium"], CHROMIUM.exists, "chromium")
     return str(CHROMIUM)
 
 

@@ -25,6 +25,7 @@ from optuna.trial import TrialState
 
 from sweeps import accounting
 from sweeps.storage import parse
+from tests import system_packages
 from tests.conftest import REPO
 from tests.test_sweeps import DATA, MODEL
 
@@ -38,12 +39,9 @@ def _pg_bin() -> Path | None:
 
 
 def _ensure_postgres() -> Path:
-    if _pg_bin() is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(["apt-get", "install", "-y", "-q", "postgresql"], capture_output=True, timeout=900, check=False,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    system_packages.ensure(["postgresql"], lambda: _pg_bin() is not None, "PostgreSQL")
     found = _pg_bin()
-    if found is None:
-        pytest.skip("PostgreSQL is not installed and could not be installed with apt-get")
+    assert found is not None
     return found
 
 

@@ -57,8 +57,8 @@ class TrainerSettings:
     """
 
     max_epochs: PositiveInt = 10
-    limit_train_batches: PositiveInt | ClosedUnitInterval = 1.0
-    limit_val_batches: PositiveInt | ClosedUnitInterval = 1.0
+    limit_train_batches: ClosedUnitInterval | PositiveInt = 1.0
+    limit_val_batches: ClosedUnitInterval | PositiveInt = 1.0
     check_val_every_n_epoch: PositiveInt = 1
     precision: Precision | None = None
     gradient_clip_val: NonNegativeFloat | None = None
@@ -258,7 +258,12 @@ def validate(config: dict[str, Any], model_cls: type, data_cls: type, model: str
     except ArgumentError as exc:
         raise UsageError(_type_error(str(exc), given, owners)) from None
     complete = json.loads(_parser(model_cls, data_cls).dump(parsed, format="json", skip_none=False))
-    return {s: plain(complete.get(s) or {}) for s in SECTIONS}
+    sections = {s: plain(complete.get(s) or {}) for s in SECTIONS}
+    for section, values in given.items():  # a number keeps the type it was given in: for Lightning's
+        for key, value in values.items():  # limit_*_batches, 1 is one batch and 1.0 all of them
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and sections[section][key] == value:
+                sections[section][key] = value
+    return sections
 
 
 def _type_error(message: str, given: dict[str, dict[str, Any]], owners: dict[str, tuple[type, str]]) -> str:

@@ -54,3 +54,11 @@ def test_unknown_preset_and_bad_config_file(tmp_path):
 def test_parse_overrides_yaml_scalars():
     parsed = parse_overrides(["model.flag=true", "data.crop_size=64", "model.name=abc", "model.x=1e-3"])
     assert parsed == {"model": {"flag": True, "name": "abc", "x": 1e-3}, "data": {"crop_size": 64}}
+
+
+@pytest.mark.parametrize("given, expected", [(None, 1.0), ("1", 1), ("1.0", 1.0), ("0.5", 0.5), ("3", 3)])
+def test_batch_limits_keep_lightnings_int_versus_fraction_meaning(given, expected):
+    """1 is one batch, 1.0 all of them: the typed configuration must not turn one into the other."""
+    overrides = [f"trainer.limit_train_batches={given}"] if given else []
+    value = _config(overrides=overrides)["trainer"]["limit_train_batches"]
+    assert value == expected and type(value) is type(expected)

@@ -22,6 +22,7 @@ from benchmark.perf.cases import Case, loader
 from benchmark.perf.flop_count import count_flops, train_flops_per_image
 from benchmark.perf.harness import save
 from benchmark.perf.timing import is_boundary, total_steps
+from benchmark.run_config import RunConfig
 from benchmark.trainer import is_distributed, is_rank_zero, resolve_devices
 from models.losses.total_gradient import total_gradient_loss
 
@@ -176,10 +177,14 @@ def test_rank_zero_from_any_launcher(env, zero, monkeypatch):
 
 
 def test_devices_decide_the_strategy(monkeypatch):
+    def run(devices: str, num_nodes: int = 1) -> RunConfig:
+        return RunConfig(model="unet", data="mri", preset="smoke", seed=0, data_root=None, sections={},
+                         devices=devices, num_nodes=num_nodes)
+
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert resolve_devices("auto") == 1 and resolve_devices("3") == 3
-    assert not is_distributed({"devices": "auto", "num_nodes": 1})
-    assert is_distributed({"devices": "2", "num_nodes": 1}) and is_distributed({"devices": "1", "num_nodes": 2})
+    assert not is_distributed(run("auto"))
+    assert is_distributed(run("2")) and is_distributed(run("1", num_nodes=2))
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)
-    assert resolve_devices("auto") == 4 and is_distributed({"devices": "auto"})  # all GPUs: DDP, chosen here
+    assert resolve_devices("auto") == 4 and is_distributed(run("auto"))  # all GPUs: DDP, chosen here

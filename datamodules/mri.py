@@ -3,8 +3,9 @@
 Samples are axial slices; ids are ``<subject>/z<slice>`` so metrics are also averaged per volume, and the
 batch ``mask`` is the brain mask (metrics are computed inside it). Sources:
 
-- **Synthetic default** (``root=None``): one procedural brain per subject (`synthetic.brain_phantom`), imaged
-  at 3 T and at 64 mT from the same tissue fractions (`forward.mri_signal`: field-dependent relaxation times,
+- **Synthetic default** (``root=None``): one brain per subject, by default the MNI152 template deformed per
+  subject (``anatomy="template"``, `synthetic.template_brain`: real anatomy), or the procedural phantom
+  (``anatomy="phantom"``, `synthetic.brain_phantom`), imaged at 3 T and at 64 mT from the same tissue fractions (`forward.mri_signal`: field-dependent relaxation times,
   so the contrast differs) with the 64 mT acquisition of `forward.low_field` (thick slices, coarse k-space,
   Rician noise, bias). ``subjects`` = (train, val, test) counts; a subject's anatomy and noise depend only on
   (``data_seed``, split, index), so changing one split's size leaves the others' images unchanged.
@@ -50,9 +51,11 @@ from datamodules.forward.mri_signal import weighted_image
 from datamodules.readers import nifti
 from datamodules.synthetic import image_rng
 from datamodules.synthetic.brain_phantom import Phantom, brain_phantom
+from datamodules.synthetic.template_brain import template_subject
 
 MRIMode = Literal["auto", "paired", "simulate"]
 Contrast = Literal["T1", "T2"]
+Anatomy = Literal["template", "phantom"]  # synthetic subjects: the deformed MNI152 template or the phantom
 TrainSource = Literal["real", "synthetic"]  # where a real root's training and validation subjects come from
 SNR = bounded("SNR", float, 0.5)  # the 64 mT image's signal-to-noise ratio in white matter
 InplaneFactor = bounded("InplaneFactor", float, 1.0, 8.0)  # 64 mT in-plane voxel size over 3 T's
@@ -92,6 +95,7 @@ class MRIDataModule(PairedDataModule):
         slice_factor        64 mT slice thickness in grid slices (2)
         data_seed           seed of the synthetic anatomy and noise, and of the real-data split (0; null: the run seed)
         train_source        "real" | "synthetic" (real data only: every real subject is then a test subject)
+        anatomy             "template" | "phantom": the synthetic subjects' anatomy (template: real brains)
     """
 
     name = "mri"
@@ -109,10 +113,11 @@ class MRIDataModule(PairedDataModule):
                  slices_per_subject: PositiveInt | None = None, mode: MRIMode = "auto", snr: SNR = 10.0,
                  snr_highfield: NonNegativeFloat = 40.0, bias: ClosedUnitInterval = 0.2,
                  inplane_factor: InplaneFactor = 1.6, slice_factor: SliceFactor = 2,
-                 data_seed: NonNegativeInt | None = 0, train_source: TrainSource = "real") -> None:
+                 data_seed: NonNegativeInt | None = 0, train_source: TrainSource = "real",
+                 anatomy: Anatomy = "template") -> None:
         super().__init__(root=root, batch_size=batch_size, eval_batch_size=eval_batch_size,
                          crop_size=crop_size, num_workers=num_workers, seed=seed)
-        self.contrast, self.mode, self.train_source = contrast, mode, train_source
+        self.contrast, self.mode, self.train_source, self.anatomy = contrast, mode, train_source, anatomy
         if root is None and self.mode != "auto":
             raise UsageError(f"data.mode={mode!r} reads real data: give a data root (DATA_ROOT / "
                              "--data-root); the synthetic default needs no mode")
@@ -139,15 +144,16 @@ class MRIDataModule(PairedDataModule):
                 for split in SPLITS}
 
     def synthetic_subject(self, split: str, index: int) -> tuple[Volume, Phantom]:
-        """Image one phantom at 3 T and at 64 mT; the 64 mT slice k is the thick slab centred on 3 T slice k.
+        """Image one subject at 3 T and at 64 mT; the 64 mT slice k is the thick slab centred on 3 T slice k.
 
         Returns the kept slices and the phantom (all generated slices): kept slice k is phantom slice
         k + m, and its 64 mT slab spans phantom slices k .. k + 2m, with m = ``slab_margin(slice_factor)``.
         """
         keep = self.slices_per_subject or SYNTHETIC_SLICES
         factor, margin = self.acquisition.slice_factor, slab_margin(self.acquisition.slice_factor)
-        phantom = brain_phantom(image_rng(self.data_seed, split, index, "anatomy"), size=self.size,
-                                n_slices=keep + 2 * margin)
+        generate = template_subject if self.anatomy == "template" else brain_phantom
+        phantom = generate(image_rng(self.data_seed, split, index, "anatomy"), size=self.size,
+                           n_slices=keep + 2 * margin)
         rng = image_rng(self.data_seed, split, index, "acquisition")
         centre = slice(margin, margin + keep)
         wm = phantom.fraction("wm")

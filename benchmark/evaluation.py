@@ -7,6 +7,13 @@ shared validation and test steps call it. Models therefore never decide how they
 Per-image rows hold every metric for the prediction, `input_<metric>` for the untouched source (the floor)
 and, for metrics that need no reference (PIQE, SBR, T/NT), `target_<metric>` for the target itself (what the
 reference acquisition achieves), plus the batch's string tags (FMD `noise_level`, `type`).
+
+Volume-level protocols (`benchmark.volume_protocols`: true volume metrics, the ULF-EnC challenge score,
+morphometry) need whole volumes, not rows: when a datamodule declares ``volume_protocols``, the evaluator
+also keeps each test slice (prediction, source, target, mask, on the CPU) under its volume (the id's part
+before ``/``), and `Evaluator.volume_summary` stacks each volume's slices in id order and scores it.
+Under DDP each process holds part of the slices: `Evaluator.gather` (called where the test rows are
+gathered) unites them first.
 """
 from __future__ import annotations
 
@@ -15,25 +22,35 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import torch
+import torch.distributed as dist
 
+from benchmark import volume_protocols
 from benchmark.metrics import FULL_REFERENCE, METRICS
 
 # Metrics the reference paper of a dataset reports beyond what its datamodule declares (`extra_metrics`):
 # LoHiResGAN (Islam et al. 2023) reports PIQE of 64 mT, 3 T and translated images.
 PROTOCOL_EXTRAS: dict[str, tuple[str, ...]] = {"mri": ("piqe",)}
 
+Slice = tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # id, prediction, source, target, mask
+
 
 class Evaluator:
     """Scores predictions per image: the prediction against the target and the untouched input against it."""
 
     def __init__(self, metrics: Iterable[str] = FULL_REFERENCE, masked: bool = True,
-                 volumetric: bool = False, extra: Iterable[str] = ()) -> None:
+                 volumetric: bool = False, extra: Iterable[str] = (),
+                 protocols: dict[str, dict[str, Any]] | None = None) -> None:
         self.metrics = tuple(dict.fromkeys([*metrics, *extra]))  # ordered, without duplicates
         unknown = [m for m in self.metrics if m not in METRICS]
         if unknown:
             raise ValueError(f"unknown metric(s) {unknown}; known: {', '.join(METRICS)}")
         self.masked, self.volumetric = masked, volumetric
+        self.protocols = [volume_protocols.build(name, options) for name, options in (protocols or {}).items()]
+        self.slices: dict[str, dict[str, Slice]] = defaultdict(dict)  # volume -> slice id -> slice
+        self.volume_rows: list[dict[str, Any]] = []
+        self._gathered = False
 
     def better(self) -> dict[str, str]:
         return {m: METRICS[m].better for m in self.metrics}
@@ -55,6 +72,8 @@ class Evaluator:
         no_reference = [m for m in self.metrics if METRICS[m].kind != "full_reference"]
         reference = self.score(batch["target"], batch, no_reference) if no_reference else {}
         size = len(batch["id"])
+        if self.protocols:
+            self._keep(prediction, batch)
         tags = [k for k, v in batch.items() if k != "id" and isinstance(v, (list, tuple)) and len(v) == size
                 and all(isinstance(x, str) for x in v)]
         rows = []
@@ -68,10 +87,74 @@ class Evaluator:
         return rows
 
 
+    # -- volume-level protocols ------------------------------------------------------------------------------
+    def _keep(self, prediction: torch.Tensor, batch: dict[str, Any]) -> None:
+        """Keep each slice of the batch (first channel) under its volume for the volume protocols."""
+        pred = prediction.detach().float().clamp(0, 1)[:, 0].cpu().numpy()
+        source, target = (batch[k].detach().float()[:, 0].cpu().numpy() for k in ("source", "target"))
+        mask = batch.get("mask") if self.masked else None
+        masks = (np.ones_like(target, dtype=bool) if mask is None
+                 else mask.detach()[:, 0].bool().cpu().numpy())
+        for i, image_id in enumerate(batch["id"]):  # a slice scored again (a second test) replaces itself
+            image_id = str(image_id)
+            self.slices[image_id.split("/")[0]][image_id] = (image_id, pred[i], source[i], target[i], masks[i])
+
+    def gather(self) -> None:
+        """Unite the kept slices of every process (DDP); duplicates from a padded sampler are dropped."""
+        if self.protocols and dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            parts: list[dict[str, dict[str, Slice]]] = [{} for _ in range(dist.get_world_size())]
+            dist.all_gather_object(parts, dict(self.slices))
+            merged: dict[str, dict[str, Slice]] = defaultdict(dict)
+            for part in parts:
+                for volume, kept in part.items():
+                    for image_id, item in kept.items():
+                        merged[volume].setdefault(image_id, item)
+            self.slices = merged
+        self._gathered = True
+
+    def volume_summary(self) -> dict[str, Any]:
+        """Every declared volume protocol on every kept volume: means over volumes, per protocol.
+
+        Returns ``{"protocols": {name: {"test", "input", "better", "volumes", "description"}}}`` and, from the
+        ``volume`` protocol, ``test_per_volume`` / ``input_per_volume`` (true volume metrics); per-volume values
+        are left in ``volume_rows``. Empty without protocols, or under DDP before `gather`.
+        """
+        if not self.protocols or not self.slices:
+            return {}
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1 and not self._gathered:
+            return {}  # partial volumes would be scored as whole ones
+        rows: list[dict[str, Any]] = []
+        for volume, kept in sorted(self.slices.items()):
+            ordered = [kept[image_id] for image_id in sorted(kept)]
+            pred, source, target, mask = (np.stack([item[k] for item in ordered]) for k in range(1, 5))
+            row: dict[str, Any] = {"volume": volume, "slices": len(ordered)}
+            for protocol in self.protocols:
+                row.update({f"{protocol.name}/{m}": v for m, v in protocol(pred, target, mask).items()})
+                row.update({f"input_{protocol.name}/{m}": v for m, v in protocol(source, target, mask).items()})
+            rows.append(row)
+        self.volume_rows = rows
+        out: dict[str, Any] = {"protocols": {}}
+        for protocol in self.protocols:
+            means = {prefix: {m: _mean([r[f"{prefix}{protocol.name}/{m}"] for r in rows]) for m in protocol.better}
+                     for prefix in ("", "input_")}
+            if protocol.name == "ulf_enc":  # the challenge forms its score from the means (linear: the same)
+                for part in means.values():
+                    part["score"] = volume_protocols.ulf_enc_score(part["ssim"], part["psnr"], part["mae"],
+                                                                   part["nmse"])
+            out["protocols"][protocol.name] = {"test": means[""], "input": means["input_"],
+                                               "better": dict(protocol.better), "volumes": len(rows),
+                                               "description": protocol.description}
+            if protocol.name == "volume":
+                out["test_per_volume"], out["input_per_volume"] = means[""], means["input_"]
+        return out
+
+
 def evaluator_for(datamodule: Any) -> Evaluator:
-    """The evaluator a dataset is scored with: its mask rule, volumes, declared extras and protocol extras."""
+    """The evaluator a dataset is scored with: its mask rule, volumes, declared extras, protocol extras and
+    volume-level protocols."""
     extra = (*getattr(datamodule, "extra_metrics", ()), *PROTOCOL_EXTRAS.get(getattr(datamodule, "name", ""), ()))
-    return Evaluator(masked=datamodule.masked_metrics, volumetric=datamodule.volumetric, extra=extra)
+    return Evaluator(masked=datamodule.masked_metrics, volumetric=datamodule.volumetric, extra=extra,
+                     protocols=getattr(datamodule, "volume_protocols", None))
 
 
 def _mean(values: list[float]) -> float:
@@ -79,14 +162,16 @@ def _mean(values: list[float]) -> float:
     return sum(finite) / len(finite) if finite else float("nan")
 
 
-def summarise(rows: list[dict[str, Any]], metrics: Iterable[str], volumetric: bool = False) -> dict[str, Any]:
+def summarise(rows: list[dict[str, Any]], metrics: Iterable[str], volumetric: bool = False,
+              volumes: dict[str, Any] | None = None) -> dict[str, Any]:
     """Means over the test set of the prediction's and the input's metrics (NaNs ignored).
 
     `target`: the target's own values of the metrics without a reference (PIQE, SBR, T/NT), when scored.
     `by_tag`: the same means per value of each string tag (FMD: per noise level and type), so a record
     answers "how good at noise level 1" without its per-image file.
     For volumetric data (ids "<volume>/<slice>") also the per-volume means: each volume's slice mean, then
-    the mean over volumes (fastMRI reports per-volume figures).
+    the mean over volumes (fastMRI reports per-volume figures). ``volumes``: an `Evaluator.volume_summary`;
+    its protocols are added, and its true volume metrics replace the slice means of ``*_per_volume``.
     """
     metrics = tuple(metrics)
 
@@ -118,4 +203,6 @@ def summarise(rows: list[dict[str, Any]], metrics: Iterable[str], volumetric: bo
             out[key] = {m: _mean([_mean([r[prefix + m] for r in vol]) for vol in by_volume.values()])
                         for m in metrics}
         out["volumes"] = len(by_volume)
+    if volumes:
+        out.update(volumes)
     return out

@@ -104,6 +104,8 @@ class MRIDataModule(PairedDataModule):
     volumetric = True
     masked_metrics = True
     mixes_sources = True
+    # LoHiResGAN (Islam et al., Sci Rep 2023) reports PIQE of the 64 mT, 3 T and translated images.
+    extra_metrics = ("piqe",)
 
     def __init__(self, root: str | None = None, batch_size: PositiveInt = 8,
                  eval_batch_size: PositiveInt | None = None, crop_size: PositiveInt | None = None,
@@ -218,6 +220,13 @@ class MRIDataModule(PairedDataModule):
                         "mask": torch.from_numpy(mask[keep]).unsqueeze(1),
                         "id": [f"{scan.subject}/z{k:03d}" for k in keep]})
         return out
+
+    @property
+    def volume_protocols(self) -> dict[str, dict[str, Any]]:
+        """Whole-volume scoring (`benchmark.volume_protocols`): true volume metrics (fastMRI reports per-volume
+        figures), the ULF-EnC challenge protocol of the LoHiResGAN authors, and morphometry (LoHiResGAN's
+        paper judges synthetic 3 T images by brain tissue volumes)."""
+        return {"volume": {}, "ulf_enc": {}, "morphometry": {"contrast": self.contrast}}
 
     def summary(self) -> dict[str, Any]:
         out = super().summary()

@@ -41,12 +41,14 @@ class Evaluator:
 
     def __init__(self, metrics: Iterable[str] = FULL_REFERENCE, masked: bool = True,
                  volumetric: bool = False, extra: Iterable[str] = (),
-                 protocols: dict[str, dict[str, Any]] | None = None) -> None:
+                 protocols: dict[str, dict[str, Any]] | None = None,
+                 headline: dict[str, str] | None = None) -> None:
         self.metrics = tuple(dict.fromkeys([*metrics, *extra]))  # ordered, without duplicates
         unknown = [m for m in self.metrics if m not in METRICS]
         if unknown:
             raise ValueError(f"unknown metric(s) {unknown}; known: {', '.join(METRICS)}")
         self.masked, self.volumetric = masked, volumetric
+        self.headline = dict(headline or {})  # tag -> value: the rows the headline means are over
         self.protocols = [volume_protocols.build(name, options) for name, options in (protocols or {}).items()]
         self.slices: dict[str, dict[str, Slice]] = defaultdict(dict)  # volume -> slice id -> slice
         self.volume_rows: list[dict[str, Any]] = []
@@ -86,6 +88,10 @@ class Evaluator:
             rows.append(row)
         return rows
 
+
+    def summary(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        """`summarise` of the test rows with everything this evaluator knows: volumes, protocols, headline."""
+        return summarise(rows, self.metrics, self.volumetric, self.volume_summary(), self.headline)
 
     # -- volume-level protocols ------------------------------------------------------------------------------
     def _keep(self, prediction: torch.Tensor, batch: dict[str, Any]) -> None:
@@ -154,7 +160,8 @@ def evaluator_for(datamodule: Any) -> Evaluator:
     volume-level protocols."""
     extra = (*getattr(datamodule, "extra_metrics", ()), *PROTOCOL_EXTRAS.get(getattr(datamodule, "name", ""), ()))
     return Evaluator(masked=datamodule.masked_metrics, volumetric=datamodule.volumetric, extra=extra,
-                     protocols=getattr(datamodule, "volume_protocols", None))
+                     protocols=getattr(datamodule, "volume_protocols", None),
+                     headline=getattr(datamodule, "headline", None))
 
 
 def _mean(values: list[float]) -> float:
@@ -162,8 +169,22 @@ def _mean(values: list[float]) -> float:
     return sum(finite) / len(finite) if finite else float("nan")
 
 
+def ratio_gains(subset: list[dict[str, Any]], metrics: Iterable[str]) -> dict[str, dict[str, float]]:
+    """For region ratios (SBR, T/NT): the input's, prediction's and target's means and the gain
+    prediction / input, as Ma et al. (PNAS 2021) report SBR and T/NT before and after translation."""
+    out = {}
+    for m in metrics:
+        if METRICS[m].kind != "region" or not subset or f"target_{m}" not in subset[0]:
+            continue
+        values = {"input": _mean([r[f"input_{m}"] for r in subset]), "prediction": _mean([r[m] for r in subset]),
+                  "target": _mean([r[f"target_{m}"] for r in subset])}
+        values["gain"] = values["prediction"] / values["input"] if values["input"] > 0 else float("nan")
+        out[m] = values
+    return out
+
+
 def summarise(rows: list[dict[str, Any]], metrics: Iterable[str], volumetric: bool = False,
-              volumes: dict[str, Any] | None = None) -> dict[str, Any]:
+              volumes: dict[str, Any] | None = None, headline: dict[str, str] | None = None) -> dict[str, Any]:
     """Means over the test set of the prediction's and the input's metrics (NaNs ignored).
 
     `target`: the target's own values of the metrics without a reference (PIQE, SBR, T/NT), when scored.
@@ -172,8 +193,15 @@ def summarise(rows: list[dict[str, Any]], metrics: Iterable[str], volumetric: bo
     For volumetric data (ids "<volume>/<slice>") also the per-volume means: each volume's slice mean, then
     the mean over volumes (fastMRI reports per-volume figures). ``volumes``: an `Evaluator.volume_summary`;
     its protocols are added, and its true volume metrics replace the slice means of ``*_per_volume``.
+    ``headline`` (tag -> value, e.g. NIR's ``band: nir_iia``): the headline means are over the rows with
+    those tag values only (``images`` counts them); every group is still in ``by_tag``.
+    `ratios`: the region ratios' input / prediction / target means and gain (also per tag group).
     """
     metrics = tuple(metrics)
+    every = rows
+    if headline:  # rows without the tags (a dataset whose test set has no such group) all count
+        chosen = [r for r in rows if all(r.get(tag) == value for tag, value in headline.items())]
+        rows = chosen or rows
 
     def means(subset: list[dict[str, Any]], prefix: str) -> dict[str, float]:
         return {m: _mean([r[prefix + m] for r in subset]) for m in metrics if prefix + m in subset[0]}
@@ -185,16 +213,24 @@ def summarise(rows: list[dict[str, Any]], metrics: Iterable[str], volumetric: bo
     }
     if rows and any(f"target_{m}" in rows[0] for m in metrics):
         out["target"] = means(rows, "target_")
+    if ratio_gains(rows, metrics):
+        out["ratios"] = ratio_gains(rows, metrics)
     known = {"id", *metrics, *(f"{p}{m}" for p in ("input_", "target_") for m in metrics)}
-    tags = [k for k in (rows[0] if rows else {}) if k not in known and isinstance(rows[0][k], str)]
+    tags = [k for k in (every[0] if every else {}) if k not in known and isinstance(every[0][k], str)]
     if tags:
         out["by_tag"] = {}
         for tag in tags:
             groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
-            for r in rows:
+            for r in every:
                 groups[r[tag]].append(r)
-            out["by_tag"][tag] = {value: {"test": means(g, ""), "input": means(g, "input_"), "images": len(g)}
-                                  for value, g in sorted(groups.items())}
+            out["by_tag"][tag] = {}
+            for value, g in sorted(groups.items()):
+                block = {"test": means(g, ""), "input": means(g, "input_"), "images": len(g)}
+                if any(f"target_{m}" in g[0] for m in metrics):
+                    block["target"] = means(g, "target_")
+                if ratio_gains(g, metrics):
+                    block["ratios"] = ratio_gains(g, metrics)
+                out["by_tag"][tag][value] = block
     if volumetric:
         by_volume: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for r in rows:

@@ -10,6 +10,10 @@ batch ``mask`` is the brain mask (metrics are computed inside it). Sources:
   Rician noise, bias). ``subjects`` = (train, val, test) counts; a subject's anatomy and noise depend only on
   (``data_seed``, split, index), so changing one split's size leaves the others' images unchanged.
   ``data_seed`` is fixed (0) so every training seed is scored on one test set; null follows the run seed.
+  ``skull_strip`` (default true) images only the intracranial tissue (scalp fat and skull become air before
+  either acquisition), as simulate mode images a skull-stripped 3 T volume: the real high-field sets read
+  here (IXI after HD-BET in the shared sample) are skull-stripped, so a model trained on heads with scalp
+  would meet a different input at test time.
 - **Real data** (``root=PATH``, layouts in `readers.nifti`): ``mode="paired"`` reads 64 mT / 3 T pairs;
   ``mode="simulate"`` reads 3 T volumes only and simulates their 64 mT partners (contrast re-mapped from an
   intensity clustering, then the same acquisition model); ``mode="auto"`` (default) picks ``paired`` when a
@@ -27,7 +31,7 @@ skipped; ``slices_per_subject`` keeps that many central slices (synthetic defaul
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -47,7 +51,7 @@ from datamodules.forward.low_field import (
     slab_margin,
     thick_slices,
 )
-from datamodules.forward.mri_signal import weighted_image
+from datamodules.forward.mri_signal import TISSUES, weighted_image
 from datamodules.readers import nifti
 from datamodules.synthetic import image_rng
 from datamodules.synthetic.brain_phantom import Phantom, brain_phantom
@@ -96,6 +100,7 @@ class MRIDataModule(PairedDataModule):
         data_seed           seed of the synthetic anatomy and noise, and of the real-data split (0; null: the run seed)
         train_source        "real" | "synthetic" (real data only: every real subject is then a test subject)
         anatomy             "template" | "phantom": the synthetic subjects' anatomy (template: real brains)
+        skull_strip         synthetic subjects without scalp and skull, as skull-stripped real data (true)
     """
 
     name = "mri"
@@ -116,10 +121,11 @@ class MRIDataModule(PairedDataModule):
                  snr_highfield: NonNegativeFloat = 40.0, bias: ClosedUnitInterval = 0.2,
                  inplane_factor: InplaneFactor = 1.6, slice_factor: SliceFactor = 2,
                  data_seed: NonNegativeInt | None = 0, train_source: TrainSource = "real",
-                 anatomy: Anatomy = "template") -> None:
+                 anatomy: Anatomy = "template", skull_strip: bool = True) -> None:
         super().__init__(root=root, batch_size=batch_size, eval_batch_size=eval_batch_size,
                          crop_size=crop_size, num_workers=num_workers, seed=seed)
         self.contrast, self.mode, self.train_source, self.anatomy = contrast, mode, train_source, anatomy
+        self.skull_strip = bool(skull_strip)
         if root is None and self.mode != "auto":
             raise UsageError(f"data.mode={mode!r} reads real data: give a data root (DATA_ROOT / "
                              "--data-root); the synthetic default needs no mode")
@@ -156,6 +162,8 @@ class MRIDataModule(PairedDataModule):
         generate = template_subject if self.anatomy == "template" else brain_phantom
         phantom = generate(image_rng(self.data_seed, split, index, "anatomy"), size=self.size,
                            n_slices=keep + 2 * margin)
+        if self.skull_strip:
+            phantom = strip_skull(phantom)
         rng = image_rng(self.data_seed, split, index, "acquisition")
         centre = slice(margin, margin + keep)
         wm = phantom.fraction("wm")
@@ -235,6 +243,15 @@ class MRIDataModule(PairedDataModule):
 
 
 # --- helpers -----------------------------------------------------------------------------------------------
+def strip_skull(phantom: Phantom) -> Phantom:
+    """The phantom with scalp fat and skull turned to air (background): a skull-stripped head."""
+    fractions = phantom.fractions.copy()
+    air, removed = TISSUES.index("background"), [TISSUES.index("fat"), TISSUES.index("skull")]
+    fractions[air] += fractions[removed].sum(axis=0)
+    fractions[removed] = 0.0
+    return replace(phantom, fractions=fractions)
+
+
 def split_subjects(names: list[str], seed: int, root: Path | str = "") -> dict[str, str]:
     """Subject-level split: sorted names shuffled by ``seed``; ~20 % test and ~10 % val, each at least one."""
     n = len(names)

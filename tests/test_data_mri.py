@@ -324,3 +324,12 @@ def test_real_lowfield_scan_loads_for_inference(shared_data: Path):
     (inputs,) = MRIDataModule(size=64).lowfield_inputs(path)
     assert inputs["source"].dtype == torch.float32 and inputs["source"].shape[1:] == (1, 64, 64)
     assert inputs["mask"].shape == inputs["source"].shape and inputs["id"][0].startswith("Test01/z")
+
+
+def test_skull_strip_images_only_the_intracranial_tissue():
+    _, stripped, phantom = subject()
+    _, head, with_skull = subject(skull_strip=False)
+    assert phantom.fraction("fat").max() == 0 and phantom.fraction("skull").max() == 0
+    assert with_skull.fraction("skull").max() > 0.5
+    outside = ~stripped.mask
+    assert stripped.target[outside].mean() < 0.5 * head.target[outside].mean()  # no bright scalp ring

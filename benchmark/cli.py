@@ -92,6 +92,11 @@ def build_parser() -> Parser:
     check.add_argument("--data", required=True)
     check.add_argument("--data-root", required=True)
     check.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    realism = data_sub.add_parser("realism", help="statistics of the synthetic default against a real folder")
+    realism.add_argument("--data", required=True)
+    realism.add_argument("--data-root", required=True)
+    realism.add_argument("--out", default=None, help="output folder (default: $RESULTS_DIR/realism)")
+    realism.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     return parser
 
 
@@ -214,6 +219,35 @@ def cmd_data_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data_realism(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from benchmark import realism, records
+    from benchmark.config import build_config, parameters
+    from benchmark.runner import resolve
+    from datamodules import DATASETS
+    from models.identity import IdentityModel
+
+    data_cls = resolve(args.data, DATASETS, "--data")
+    if not os.path.isdir(args.data_root):
+        raise BenchError(f"--data-root {args.data_root} does not exist or is not a folder")
+    overrides = [item for group in args.overrides for item in group.split()]
+    config = build_config("identity", args.data, "quick", IdentityModel, data_cls, overrides)
+    synthetic = data_cls(root=None, seed=0, **config["data"])
+    real_options = dict(config["data"])
+    if "train_source" in parameters(data_cls):  # every real image is a test image (as `evaluate` does)
+        real_options["train_source"] = "synthetic"
+    real = data_cls(root=args.data_root, seed=0, **real_options)
+    synthetic.setup()
+    real.setup()
+    report = realism.compare(synthetic, real)
+    out = Path(args.out) if args.out else records.results_dir() / "realism"
+    paths = realism.write_report(report, out, args.data)
+    print(realism.format_table(report))
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "list": cmd_list, "leaderboard": cmd_leaderboard, "evaluate": cmd_evaluate,
             "perf": cmd_perf}
 
@@ -222,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     def command() -> int:
         args = build_parser().parse_args(argv)
         if args.command == "data":
-            return cmd_data_check(args)
+            return cmd_data_realism(args) if args.data_command == "realism" else cmd_data_check(args)
         return COMMANDS[args.command](args)
 
     return exit_code_of(command)

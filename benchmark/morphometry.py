@@ -71,7 +71,7 @@ def _error_percent(value: float, reference: float) -> float:
 
 def sectors(mask: np.ndarray) -> dict[str, np.ndarray]:
     """The six sector masks (see the module docstring) of a (Z, H, W) brain mask."""
-    rows, cols = np.nonzero(mask.any(axis=0))
+    rows, _ = np.nonzero(mask.any(axis=0))
     if rows.size == 0:
         return {name: np.zeros(mask.shape, bool) for name in SECTORS}
     centre = float(np.nonzero(mask)[2].mean())

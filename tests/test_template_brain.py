@@ -21,7 +21,7 @@ SIZE, SLICES = 48, 12  # 4.8 mm voxels: a coarse grid keeps this fast
 
 def test_template_maps_load_offline_from_the_package():
     maps = template_maps(230 / SIZE)
-    gm, wm, csf, depth, _ = (c.numpy() for c in maps.maps)
+    gm, wm, csf, _, _ = (c.numpy() for c in maps.maps)
     brain = gm + wm
     assert maps.spacing == 4.0 and gm.max() <= 1.0 and np.all(gm + wm + csf <= 1.0 + 1e-5)
     # A brain in MNI space (larger than native brains): 1-2 l of GM + WM, GM about as much as WM.

@@ -76,7 +76,7 @@ def test_evaluator_scores_whole_volumes_gathered_across_batches():
     target = torch.rand(8, 1, 16, 16) * 0.5
     evaluator = Evaluator(protocols={"volume": {}, "ulf_enc": {}})
     rows = []
-    for part, offset in ((range(0, 3), 0.1), (range(3, 8), 0.0)):  # one volume split over two batches
+    for part, offset in ((range(3), 0.1), (range(3, 8), 0.0)):  # one volume split over two batches
         prediction, batch = batch_of("s1", part, target, offset)
         rows += evaluator.rows(prediction, batch)
     summary = summarise(rows, evaluator.metrics, volumetric=True, volumes=evaluator.volume_summary())
@@ -91,7 +91,7 @@ def test_evaluator_scores_whole_volumes_gathered_across_batches():
 # --- morphometry ------------------------------------------------------------------------------------------------
 def three_tissue_volume() -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """A (6, 24, 24) T1-like volume: CSF core, GM shell, WM outside it, inside a square mask."""
-    z, y, x = np.mgrid[0:6, 0:24, 0:24]
+    _, y, x = np.mgrid[0:6, 0:24, 0:24]
     r = np.hypot(y - 11.5, x - 11.5)
     truth = {"csf": r < 4, "gm": (r >= 4) & (r < 7), "wm": (r >= 7) & (r < 11)}
     image = 0.2 * truth["csf"] + 0.5 * truth["gm"] + 0.8 * truth["wm"]

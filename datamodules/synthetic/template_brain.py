@@ -248,9 +248,8 @@ def template_subject(rng: np.random.Generator, size: int = 96, n_slices: int = 2
     gm, csf = gm - lost, csf + lost
     intracranial = np.clip(gm + wm + csf, 0.0, 1.0)
     outside = -depth
-    ramp = lambda d: np.clip(0.5 + d / voxel, 0.0, 1.0)  # noqa: E731 - one-voxel partial-volume ramp
-    below_skull = np.maximum(ramp(variation.skull - outside), intracranial)
-    in_head = np.maximum(ramp(variation.skull + variation.scalp - outside), below_skull)
+    below_skull = np.maximum(_ramp(variation.skull - outside, voxel), intracranial)
+    in_head = np.maximum(_ramp(variation.skull + variation.scalp - outside, voxel), below_skull)
     fractions = {"background": 1.0 - in_head, "fat": in_head - below_skull,
                  "skull": below_skull - intracranial, "csf": csf, "gm": gm, "wm": wm}
     shape = (n_slices, size, size)
@@ -259,6 +258,11 @@ def template_subject(rng: np.random.Generator, size: int = 96, n_slices: int = 2
     texture = 1.0 + 0.03 * _smooth_texture(rng, points).reshape(shape)
     return Phantom(fractions=stacked.astype(np.float32), texture=texture.astype(np.float32), voxel_mm=voxel,
                    anatomy=variation)
+
+
+def _ramp(depth: np.ndarray, voxel: float) -> np.ndarray:
+    """Fraction of a voxel inside a surface from its signed depth (mm): a linear ramp one voxel wide."""
+    return np.clip(0.5 + depth / voxel, 0.0, 1.0)
 
 
 def _smooth_texture(rng: np.random.Generator, points: np.ndarray) -> np.ndarray:

@@ -21,11 +21,11 @@ from lightning.pytorch.callbacks import Checkpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from benchmark import records
+from benchmark.config import DEFAULT_EVERY_N_BATCHES
 
 FOLDER = "checkpoints"
 LAST = "last.ckpt"
 BEST = "best.ckpt"
-DEFAULT_EVERY_N_BATCHES = 500  # `trainer.checkpoint_every_n_batches` when a configuration does not say
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

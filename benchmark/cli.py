@@ -8,6 +8,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any, NoReturn
 
 from benchmark.errors import BenchError, UsageError, exit_code_of
@@ -28,7 +29,9 @@ def split_names(value: str, registry: dict[str, Any], option: str) -> list[str]:
     if not names:
         raise UsageError(f"{option} is empty; valid: all, {', '.join(registry)}")
     for name in names:
-        if name not in registry:
+        if ":" in name:
+            registry.resolve(name)  # a dotted path's own problem (import, not a subclass) in one line
+        elif name not in registry:
             raise UsageError(f"{option} {name!r} is not one of all, {', '.join(registry)} "
                              "(or a dotted path pkg.module:Class)")
     return names
@@ -39,16 +42,17 @@ def build_parser() -> Parser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     run = sub.add_parser("run", help="train, test and record models on datasets")
-    run.add_argument("--model", required=True, help="a model name, a comma list, or all")
-    run.add_argument("--data", required=True, help="a dataset name, a comma list, or all")
-    run.add_argument("--preset", default="quick", help="smoke | quick (default) | paper")
+    run.add_argument("--model", default=None, help="a model name, pkg.module:Class, a comma list, or all")
+    run.add_argument("--data", default=None, help="a dataset name, pkg.module:Class, a comma list, or all")
+    run.add_argument("--preset", default=None, help="smoke | quick (default) | paper")
     run.add_argument("--seed", type=int, default=None, help="one seed (default 0)")
     run.add_argument("--seeds", type=int, default=None, help="a count: seeds 0..n-1")
     run.add_argument("--data-root", default=None, help="real data folder (default: synthetic data)")
-    run.add_argument("--devices", default="auto", help="devices per node: auto or a count")
-    run.add_argument("--num-nodes", type=int, default=1)
-    run.add_argument("--logger", default="csv", help="csv (always) or wandb (in addition)")
-    run.add_argument("--config", default=None, help="a YAML file with model/data/trainer sections")
+    run.add_argument("--devices", default=None, help="devices per node: auto (default), a count or a list")
+    run.add_argument("--num-nodes", type=int, default=None, help="nodes (default 1)")
+    run.add_argument("--logger", default=None, help="csv (default, always) or wandb (in addition)")
+    run.add_argument("--config", default=None,
+                     help="a YAML file with model/data/trainer sections; a run's config.yaml repeats that run")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override, e.g. model.lr=1e-4 data.crop_size=64 (repeatable, space-separated ok)")
     run.add_argument("--no-leaderboard", action="store_true", help="do not regenerate the leaderboard")
@@ -58,17 +62,17 @@ def build_parser() -> Parser:
 
     listing = sub.add_parser("list", help="list models or datasets")
     listing.add_argument("what", nargs="?", default="all", choices=["models", "datasets", "all"])
+    listing.add_argument("names", nargs="*", help="only these (names or dotted paths)")
     listing.add_argument("--json", action="store_true")
 
     sub.add_parser("leaderboard", help="regenerate the leaderboard from run records")
 
     evaluate = sub.add_parser("evaluate", help="score a trained checkpoint on a (real) test set")
     evaluate.add_argument("--checkpoint", required=True, help="a .ckpt from a run's checkpoints/ folder")
-    evaluate.add_argument("--data", required=True)
+    evaluate.add_argument("--data", default=None, help="dataset (default: the run's)")
     evaluate.add_argument("--data-root", default=None, help="real data folder (default: synthetic test split)")
-    evaluate.add_argument("--model", default=None, help="model name (default: from the run's config.yaml)")
-    evaluate.add_argument("--devices", default="auto")
-    evaluate.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    evaluate.add_argument("--devices", default=None, help="devices (default: the run's)")
+    evaluate.add_argument("--set", dest="overrides", action="append", default=[], metavar="data.KEY=VALUE")
 
     perf = sub.add_parser("perf", help="time training, inference, data loading and the TG loss on this device")
     perf.add_argument("--models", default="unet,cgan,cyclegan,lohiresgan,srgan,figan-tg",
@@ -91,6 +95,8 @@ def build_parser() -> Parser:
     check = data_sub.add_parser("check", help="validate and summarise a real-data folder")
     check.add_argument("--data", required=True)
     check.add_argument("--data-root", required=True)
+    check.add_argument("--preset", default="quick", help="the preset whose data options apply (default quick)")
+    check.add_argument("--config", default=None, help="a YAML file with a data section (a run's config.yaml)")
     check.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     realism = data_sub.add_parser("realism", help="statistics of the synthetic default against a real folder")
     realism.add_argument("--data", required=True)
@@ -100,32 +106,49 @@ def build_parser() -> Parser:
     return parser
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from benchmark import leaderboard, records
-    from benchmark.runner import RunRequest, execute, prepare, share_run_ids
-    from benchmark.trainer import is_distributed
+def _run_requests(args: argparse.Namespace) -> list[Any]:
+    """One request per (dataset, model, seed). A `--config` holding a `run` section (a run's config.yaml)
+    supplies what the command line leaves out, so `run --config <run>/config.yaml` repeats that run."""
+    from benchmark.config import FILE_SECTIONS, load_yaml
+    from benchmark.run_config import RunRequest
     from datamodules import DATASETS
     from models import MODELS
 
+    saved = load_yaml(Path(args.config), "config file", FILE_SECTIONS) if args.config else {}
+    run, execution = saved.get("run") or {}, saved.get("execution") or {}
+    model, data = args.model or run.get("model"), args.data or run.get("data")
+    if not model or not data:
+        raise UsageError("--model and --data are required (or a --config that is a run's config.yaml)")
     if args.seed is not None and args.seeds is not None:
         raise UsageError("--seed and --seeds are exclusive: give one seed or a count")
     if args.seeds is not None and args.seeds < 1:
         raise UsageError(f"--seeds {args.seeds}: expected a count of at least 1")
-    if args.data_root and not os.path.isdir(args.data_root):
-        raise BenchError(f"--data-root {args.data_root} does not exist or is not a folder")
-    seeds = list(range(args.seeds)) if args.seeds else [args.seed or 0]
-    overrides = [item for group in args.overrides for item in group.split()]
-    requests = [RunRequest(model=m, data=d, preset=args.preset, seed=s, data_root=args.data_root,
-                           devices=args.devices, num_nodes=args.num_nodes, logger=args.logger,
-                           overrides=overrides, config_file=args.config, compile=args.compile)
-                for d in split_names(args.data, DATASETS, "--data")
-                for m in split_names(args.model, MODELS, "--model") for s in seeds]
-    configs = [prepare(r) for r in requests]  # every usage error surfaces before any training
-    distributed = any(is_distributed(c["run"]) for c in configs)
+    data_root = args.data_root if args.data_root is not None else run.get("data_root")
+    if data_root and not os.path.isdir(data_root):
+        raise BenchError(f"--data-root {data_root} does not exist or is not a folder")
+    seed = args.seed if args.seed is not None else run.get("seed", 0)
+    seeds = list(range(args.seeds)) if args.seeds else [seed]
+    common = {"preset": args.preset or run.get("preset", "quick"), "data_root": data_root,
+              "devices": str(args.devices or execution.get("devices", "auto")),
+              "num_nodes": args.num_nodes or execution.get("num_nodes", 1),
+              "logger": args.logger or execution.get("logger", "csv"),
+              "compile": args.compile or bool(execution.get("compile", False)),
+              "overrides": tuple(item for group in args.overrides for item in group.split()),
+              "config": saved or None}
+    return [RunRequest(model=m, data=d, seed=s, **common)
+            for d in split_names(data, DATASETS, "--data")
+            for m in split_names(model, MODELS, "--model") for s in seeds]
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from benchmark import leaderboard, records
+    from benchmark.runner import execute, prepare
+    from benchmark.trainer import is_distributed
+
+    configs = [prepare(r) for r in _run_requests(args)]  # every usage error surfaces before any training
+    distributed = any(is_distributed(c) for c in configs)
     if _is_rank_zero(distributed):  # one line now, not a traceback from the leaderboard after a matrix
         records.ensure_writable(records.results_dir())
-    if distributed:
-        share_run_ids(configs, resume=not args.fresh)  # launched ranks inherit them at the first fit
     failures = []
     for config in configs:
         try:
@@ -134,9 +157,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             if len(configs) == 1:
                 raise
             record = {"status": "failed", "reason": str(exc)}
-            print(f"error: {config['run']['model']} on {config['run']['data']}: {exc}", file=sys.stderr)
+            print(f"error: {config.model} on {config.data}: {exc}", file=sys.stderr)
         if record.get("status") not in ("complete", "running"):
-            failures.append((config["run"], record.get("reason")))
+            failures.append((config, record.get("reason")))
     if not _is_rank_zero(distributed):  # rank 0 reports for the run; the others only trained
         return 1 if failures else 0
     if not args.no_leaderboard:
@@ -144,8 +167,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"leaderboard: {paths[0]}")
     if len(configs) > 1:
         print(f"{len(configs) - len(failures)}/{len(configs)} runs complete", file=sys.stderr)
-        for run, reason in failures:
-            print(f"  failed: {run['model']} on {run['data']} seed {run['seed']}: {reason}", file=sys.stderr)
+        for config, reason in failures:
+            print(f"  failed: {config.model} on {config.data} seed {config.seed}: {reason}", file=sys.stderr)
     return 1 if failures else 0
 
 
@@ -160,10 +183,17 @@ def cmd_list(args: argparse.Namespace) -> int:
     from benchmark.catalogue import describe_datasets, describe_models
 
     out: dict[str, Any] = {}
+    from datamodules import DATASETS
+    from models import MODELS
+
+    names = tuple(args.names) or None
+    for name in names or ():
+        if name not in MODELS and name not in DATASETS:
+            raise UsageError(f"list: {name!r} is neither a model nor a dataset (python -m benchmark list)")
     if args.what in ("models", "all"):
-        out["models"] = describe_models()
+        out["models"] = describe_models(names)
     if args.what in ("datasets", "all"):
-        out["datasets"] = describe_datasets()
+        out["datasets"] = describe_datasets(names)
     if args.json:
         print(json.dumps(out if args.what == "all" else out[args.what], indent=2))
         return 0
@@ -189,7 +219,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.data_root and not os.path.isdir(args.data_root):
         raise BenchError(f"--data-root {args.data_root} does not exist or is not a folder")
     overrides = [item for group in args.overrides for item in group.split()]
-    result = evaluate(args.checkpoint, args.data, args.data_root, args.model, overrides, args.devices)
+    result = evaluate(args.checkpoint, args.data, args.data_root, overrides, args.devices)
     if _is_rank_zero():
         print_summary(result)
     return 0
@@ -203,44 +233,36 @@ def cmd_perf(args: argparse.Namespace) -> int:
 
 
 def cmd_data_check(args: argparse.Namespace) -> int:
-    from benchmark.config import build_config
-    from benchmark.runner import resolve
-    from datamodules import DATASETS
+    from benchmark.run_config import RunRequest, build_datamodule, prepare
 
-    data_cls = resolve(args.data, DATASETS, "--data")
     if not os.path.isdir(args.data_root):
         raise BenchError(f"--data-root {args.data_root} does not exist or is not a folder")
-    from models.identity import IdentityModel
+    overrides = tuple(item for group in args.overrides for item in group.split())
+    layer = None
+    if args.config:  # only its data section: the data check builds no model
+        from benchmark.config import FILE_SECTIONS, load_yaml
 
-    overrides = [item for group in args.overrides for item in group.split()]
-    config = build_config("identity", args.data, "quick", IdentityModel, data_cls, overrides)
-    datamodule = data_cls(root=args.data_root, seed=0, **config["data"])
-    print(json.dumps(datamodule.summary(), indent=2))
+        layer = {"data": load_yaml(Path(args.config), "config file", FILE_SECTIONS).get("data") or {}}
+    config = prepare(RunRequest(model="identity", data=args.data, preset=args.preset, data_root=args.data_root,
+                                overrides=overrides, config=layer))
+    print(json.dumps(build_datamodule(config).summary(), indent=2))
     return 0
 
 
 def cmd_data_realism(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from benchmark import realism, records
-    from benchmark.config import build_config, parameters
-    from benchmark.runner import resolve
-    from datamodules import DATASETS
-    from models.identity import IdentityModel
+    from benchmark.config import parameters
+    from benchmark.run_config import RunRequest, build_datamodule, prepare
 
-    data_cls = resolve(args.data, DATASETS, "--data")
     if not os.path.isdir(args.data_root):
         raise BenchError(f"--data-root {args.data_root} does not exist or is not a folder")
-    overrides = [item for group in args.overrides for item in group.split()]
-    config = build_config("identity", args.data, "quick", IdentityModel, data_cls, overrides)
-    synthetic = data_cls(root=None, seed=0, **config["data"])
-    real_options = dict(config["data"])
-    if "train_source" in parameters(data_cls):  # every real image is a test image (as `evaluate` does)
-        real_options["train_source"] = "synthetic"
-    real = data_cls(root=args.data_root, seed=0, **real_options)
-    synthetic.setup()
-    real.setup()
-    report = realism.compare(synthetic, real)
+    overrides = tuple(item for group in args.overrides for item in group.split())
+    synthetic_config = prepare(RunRequest(model="identity", data=args.data, overrides=overrides))
+    if "train_source" in parameters(synthetic_config.data_cls):  # every real image a test image, as `evaluate`
+        overrides = (*overrides, "data.train_source=synthetic")
+    real_config = prepare(RunRequest(model="identity", data=args.data, data_root=args.data_root,
+                                     overrides=overrides))
+    report = realism.compare(build_datamodule(synthetic_config), build_datamodule(real_config))
     out = Path(args.out) if args.out else records.results_dir() / "realism"
     paths = realism.write_report(report, out, args.data)
     print(realism.format_table(report))

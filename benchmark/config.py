@@ -114,16 +114,47 @@ def load_yaml(path: Path, what: str, sections: tuple[str, ...] | None = None) ->
     return scientific_numbers(loaded)
 
 
-def preset_layers(preset: str, model: str, data: str) -> list[dict[str, Any]]:
-    """The sections of a preset that apply to one model x dataset pair, least specific first."""
+def preset_layers(preset: str, model: str, data: str, model_cls: type | None = None,
+                  data_cls: type | None = None) -> list[dict[str, Any]]:
+    """The sections of a preset that apply to one model x dataset pair, least specific first: the preset
+    file's global sections, the dataset's and the model's own entries for the preset (class attributes
+    `presets`; a model without one gets `shrunk`), then the file's `pairs: {<model>@<data>: ...}` entry."""
     if preset not in PRESETS:
         raise UsageError(f"--preset {preset!r} is not one of {', '.join(PRESETS)}")
     raw = load_yaml(PRESET_DIR / f"{preset}.yaml", "preset")
     layers = [{s: raw.get(s, {}) for s in SECTIONS}]
-    layers.append(raw.get("datasets", {}).get(data, {}))
-    layers.append(raw.get("models", {}).get(model, {}))
+    layers.append(getattr(data_cls, "presets", {}).get(preset, {}) if data_cls else {})
+    if model_cls is not None:
+        own = getattr(model_cls, "presets", {})
+        layers.append(own[preset] if preset in own else shrunk(preset, model_cls)[0])
+    else:
+        layers.append({})
     layers.append(raw.get("pairs", {}).get(f"{model}@{data}", {}))
     return layers
+
+
+# Generic shrinking for a model that brings no entry for a preset: widths and depths by the zoo's names.
+SHRINK: dict[str, dict[str, int]] = {
+    "smoke": {"ngf": 8, "ndf": 8, "channels": 8, "growth": 8, "num_blocks": 2, "layers_per_block": 2,
+              "d_layers": 2, "d_dense": 16},
+    "quick": {"ngf": 32, "ndf": 32, "channels": 32, "growth": 16, "num_blocks": 6, "layers_per_block": 3},
+}
+
+
+def shrunk(preset: str, model_cls: type) -> tuple[dict[str, Any], str | None]:
+    """The layer generic rules give a model without a `presets` entry for `preset`, and the note saying so
+    (None when the model has its own entry). Only integer parameters with the zoo's width/depth names
+    shrink, never grow; the paper preset keeps the constructor's (published) defaults."""
+    if preset in getattr(model_cls, "presets", {}):
+        return {}, None
+    changed = {}
+    for name, param in parameters(model_cls).items():
+        limit = SHRINK.get(preset, {}).get(name)
+        default = param.default
+        if limit is not None and isinstance(default, int) and not isinstance(default, bool) and default > limit:
+            changed[name] = limit
+    told = ", ".join(f"{k}={v}" for k, v in changed.items()) or "constructor defaults kept"
+    return ({"model": changed} if changed else {}), f"no {preset} entry in {model_cls.__name__}.presets: {told}"
 
 
 def parameters(cls: type) -> dict[str, inspect.Parameter]:
@@ -245,17 +276,20 @@ def _type_error(message: str, given: dict[str, dict[str, Any]], owners: dict[str
 def build_config(model: str, data: str, preset: str, model_cls: type, data_cls: type,
                  overrides: list[str] | tuple[str, ...] | None = None, config_file: str | None = None,
                  values: dict[str, dict[str, Any]] | None = None,
-                 defaults: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+                 defaults: dict[str, dict[str, Any]] | None = None,
+                 layer: dict[str, Any] | None = None) -> dict[str, Any]:
     """The complete, validated `model`, `data` and `trainer` sections of one run.
 
     Layers, least specific first: the class defaults, `defaults` (the runner's machine-dependent ones), the
-    preset's sections, a config file's sections (a run's own config.yaml among them), `--set` overrides,
-    then `values` (a sweep's sampled parameters)."""
+    preset's sections, a config file's sections (`config_file`, or `layer` when already loaded: a run's own
+    config.yaml among them), `--set` overrides, then `values` (a sweep's sampled parameters)."""
     config: dict[str, Any] = {s: {} for s in SECTIONS}
-    layers = [defaults or {}, *preset_layers(preset, model, data)]
+    layers = [defaults or {}, *preset_layers(preset, model, data, model_cls, data_cls)]
     if config_file:
         layers.append(load_yaml(Path(config_file), "config file", FILE_SECTIONS))
+    if layer:
+        layers.append(layer)
     layers += [parse_overrides(list(overrides or [])), values or {}]
-    for layer in layers:
-        config = merge(config, {s: layer.get(s) or {} for s in SECTIONS})
+    for each in layers:
+        config = merge(config, {s: each.get(s) or {} for s in SECTIONS})
     return validate(config, model_cls, data_cls, model, data)

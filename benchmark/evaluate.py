@@ -1,86 +1,95 @@
 """Score a trained checkpoint on a test set (typically real data): `python -m benchmark evaluate`.
 
-The model is rebuilt from the checkpoint's own hyper-parameters (loaded with `weights_only=True`) and the
-model name in its run folder's config.yaml (or `--model`); the datamodule is built from `--data`,
-`--data-root` and `--set data.*` overrides, and only its test split is used: for a real folder that is
-every image in it (``data.train_source=synthetic`` where the datamodule has it; override with --set). Scoring is the same shared
-Evaluator every benchmark run uses. Results land in `$RESULTS_DIR/evaluations/<data>/<model>/<id>/`.
+The run is rebuilt from its own config.yaml (the folder holding `checkpoints/`), exactly as `run` builds it
+(`benchmark.run_config`): same model arguments, same data options (its size among them), same dataset
+evaluator with every extra metric, same precision and placement. Only the data root and the user's
+`--set data.*` change; with another `--data` its data options come from the run's preset for that dataset.
+A real folder given here is a test folder: every image or subject in it is scored
+(`data.train_source=synthetic` where the datamodule has it, unless set). Results land in
+`$RESULTS_DIR/evaluations/<data>/<model>/<id>/`.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-import lightning as L
-import yaml
+import torch
 
 from benchmark import records
-from benchmark.config import build_config, parameters
+from benchmark.config import FILE_SECTIONS, load_yaml, parameters
 from benchmark.errors import BenchError, UsageError
-from benchmark.evaluation import Evaluator, summarise
-from benchmark.runner import resolve
-from datamodules import DATASETS
-from models import MODELS
+from benchmark.evaluation import summarise
+from benchmark.run_config import RunConfig, build_datamodule, build_model, prepare, saved_request
+from benchmark.test_results import TestResults
+from benchmark.trainer import scoring_trainer
+from models.base import TranslationModel
 
 
-def model_name_for(checkpoint: Path, model: str | None) -> str:
-    """`--model`, else the `run.model` of the run folder holding the checkpoint."""
-    if model:
-        return model
+def _data_overrides(overrides: list[str]) -> list[str]:
+    for item in overrides:
+        if not item.strip().startswith("data."):
+            raise UsageError(f"--set {item!r}: evaluate takes data.* options only (the model is the run's)")
+    return overrides
+
+
+def evaluation_config(checkpoint: Path, data: str | None = None, data_root: str | None = None,
+                      overrides: list[str] | None = None, devices: str | None = None) -> RunConfig:
+    """The run's own configuration with the evaluation's data root and data options."""
     config_path = checkpoint.parent.parent / "config.yaml"
     if not config_path.is_file():
-        raise UsageError(f"--checkpoint {checkpoint}: no config.yaml in its run folder; pass --model")
-    with open(config_path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)["run"]["model"]
+        raise UsageError(f"--checkpoint {checkpoint}: no config.yaml in its run folder {config_path.parent}")
+    overrides = _data_overrides(list(overrides or []))
+    request = saved_request(config_path, devices=devices)
+    request = dataclasses.replace(request, data_root=data_root)
+    if data and data != request.data:
+        saved = load_yaml(config_path, "config file", FILE_SECTIONS)
+        request = dataclasses.replace(request, data=data, config={k: v for k, v in saved.items() if k != "data"})
+    config = prepare(dataclasses.replace(request, overrides=tuple(overrides)))
+    set_by_user = any(item.split("=", 1)[0].strip() == "data.train_source" for item in overrides)
+    if data_root and "train_source" in parameters(config.data_cls) and not set_by_user:
+        config = prepare(dataclasses.replace(request, overrides=(*overrides, "data.train_source=synthetic")))
+    return config
 
 
-def _set_by_user(key: str, overrides: list[str] | None) -> bool:
-    return any(item.split("=", 1)[0].strip() == key for item in overrides or [])
-
-
-def load_model(checkpoint: Path, name: str) -> L.LightningModule:
-    cls = resolve(name, MODELS, "--model")
+def load_weights(model: TranslationModel, checkpoint: Path) -> None:
+    """The checkpoint's weights into the model built from the run's configuration: every network parameter
+    must be there (feature networks of perceptual losses, built only for training, may be extra)."""
     try:
-        return cls.load_from_checkpoint(checkpoint, map_location="cpu", weights_only=True)
-    except Exception as exc:  # any unreadable file (pickle, zip, key errors) is the user's input problem
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
+    except Exception as exc:  # noqa: BLE001 - any unreadable file (pickle, zip, keys) is the user's input problem
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise BenchError(f"--checkpoint {checkpoint}: not a loadable {name} checkpoint ({first})") from None
+        raise BenchError(f"--checkpoint {checkpoint}: not a loadable checkpoint ({first})") from None
+    missing, _ = model.load_state_dict(state, strict=False)
+    if missing:
+        raise BenchError(f"--checkpoint {checkpoint}: does not fit the run's {type(model).__name__} "
+                         f"({len(missing)} weights missing, e.g. {missing[0]})")
 
 
-def evaluate(checkpoint: str, data: str, data_root: str | None = None, model: str | None = None,
-             overrides: list[str] | None = None, devices: str = "auto") -> dict[str, Any]:
+def evaluate(checkpoint: str, data: str | None = None, data_root: str | None = None,
+             overrides: list[str] | None = None, devices: str | None = None) -> dict[str, Any]:
     path = Path(checkpoint)
     if not path.is_file():
         raise BenchError(f"--checkpoint {checkpoint} does not exist")
-    name = model_name_for(path, model)
-    data_cls = resolve(data, DATASETS, "--data")
-    config = build_config(name, data, "quick", MODELS[name], data_cls, overrides)
-    if data_root and "train_source" in parameters(data_cls) and not _set_by_user("data.train_source", overrides):
-        # A real folder given here is a test folder: every image in it is scored (the datamodule's own
-        # train/val/test split of a real folder would score a fifth of it).
-        config["data"]["train_source"] = "synthetic"
-    datamodule = data_cls(root=data_root, seed=0, **config["data"])
-    datamodule.setup()
-    net = load_model(path, name)
-    if net.in_channels != datamodule.channels:
-        raise BenchError(f"--checkpoint {checkpoint} expects {net.in_channels}-channel images, "
-                         f"{data} has {datamodule.channels}")
-    net.evaluator = Evaluator(masked=datamodule.masked_metrics, volumetric=datamodule.volumetric)
-    devices_arg = int(devices) if str(devices).isdigit() else devices
-    strategy = "ddp" if isinstance(devices_arg, int) and devices_arg > 1 else "auto"
-    trainer = L.Trainer(accelerator="auto", devices=devices_arg, strategy=strategy, logger=False,
-                        enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False)
-    trainer.test(net, datamodule=datamodule, verbose=False)
-    summary = summarise(net.test_rows, net.evaluator.metrics, datamodule.volumetric)
-    result = {"checkpoint": str(path), "model": name, "dataset": data, "data_source": data_root or "synthetic",
-              **summary, "better": net.evaluator.better()}
+    config = evaluation_config(path, data, data_root, overrides, devices)
+    datamodule = build_datamodule(config)
+    model = build_model(config, datamodule)
+    load_weights(model, path)
+    results = TestResults()
+    trainer = scoring_trainer(config, model, [results])
+    trainer.test(model, datamodule=datamodule, verbose=False)
+    summary = summarise(results.rows, model.evaluator.metrics, datamodule.volumetric)
+    result = {"status": "complete", "checkpoint": str(path), "model": config.model, "dataset": config.data,
+              "preset": config.preset, "seed": config.seed, "data_source": data_root or "synthetic",
+              **summary, "better": model.evaluator.better()}
     if trainer.global_rank == 0:
-        out = (records.results_dir() / "evaluations" / data / name /
+        out = (records.results_dir() / "evaluations" / config.data / config.model /
                f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}")
         records.ensure_writable(out)
-        records.write_csv(out / "per_image.csv", net.test_rows)
+        records.write_yaml(out / "config.yaml", config.saved())
+        records.write_csv(out / "per_image.csv", results.rows)
         records.write_json(out / "metrics.json", result)
         result["output"] = str(out)
     return result

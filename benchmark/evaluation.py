@@ -1,7 +1,7 @@
 """The one evaluation protocol every model is scored by.
 
-The runner builds an :class:`Evaluator` from what the datamodule declares (`evaluator_for`: masked metrics or
-not, extra metrics, plus the metrics a dataset's reference paper used) and hands it to the model; the model's
+The build step makes an :class:`Evaluator` from what the datamodule declares (`evaluator_for`: masked metrics
+or not, and its extra metrics, the ones its reference paper reports among them) and hands it to the model; the model's
 shared validation and test steps call it. Models therefore never decide how they are scored.
 
 Per-image rows hold every metric for the prediction, `input_<metric>` for the untouched source (the floor)
@@ -28,10 +28,6 @@ import torch.distributed as dist
 
 from benchmark import volume_protocols
 from benchmark.metrics import FULL_REFERENCE, METRICS
-
-# Metrics the reference paper of a dataset reports beyond what its datamodule declares (`extra_metrics`):
-# LoHiResGAN (Islam et al. 2023) reports PIQE of 64 mT, 3 T and translated images.
-PROTOCOL_EXTRAS: dict[str, tuple[str, ...]] = {"mri": ("piqe",)}
 
 Slice = tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # id, prediction, source, target, mask
 
@@ -87,7 +83,6 @@ class Evaluator:
             row.update({f"target_{m}": float(v[i]) for m, v in reference.items()})
             rows.append(row)
         return rows
-
 
     def summary(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
         """`summarise` of the test rows with everything this evaluator knows: volumes, protocols, headline."""
@@ -156,11 +151,10 @@ class Evaluator:
 
 
 def evaluator_for(datamodule: Any) -> Evaluator:
-    """The evaluator a dataset is scored with: its mask rule, volumes, declared extras, protocol extras and
-    volume-level protocols."""
-    extra = (*getattr(datamodule, "extra_metrics", ()), *PROTOCOL_EXTRAS.get(getattr(datamodule, "name", ""), ()))
-    return Evaluator(masked=datamodule.masked_metrics, volumetric=datamodule.volumetric, extra=extra,
-                     protocols=getattr(datamodule, "volume_protocols", None),
+    """The evaluator a dataset is scored with: its mask rule, volumes, the extra metrics it declares, its
+    volume-level protocols and the tag values its headline means are over."""
+    return Evaluator(masked=datamodule.masked_metrics, volumetric=datamodule.volumetric,
+                     extra=datamodule.extra_metrics, protocols=getattr(datamodule, "volume_protocols", None),
                      headline=getattr(datamodule, "headline", None))
 
 

@@ -40,8 +40,18 @@ ImageSide = bounded("ImageSide", int, 16)
 # A fraction of a dataset held out (validation, test).
 HoldOutFraction = bounded("HoldOutFraction", float, 0, 1, high_open=True)
 
-__all__ = ["ClosedUnitInterval", "HoldOutFraction", "ImageSide", "bounded", "NonNegativeFloat", "NonNegativeInt",
-           "PositiveFloat", "PositiveInt", "describe", "plain"]
+__all__ = [
+    "ClosedUnitInterval",
+    "HoldOutFraction",
+    "ImageSide",
+    "NonNegativeFloat",
+    "NonNegativeInt",
+    "PositiveFloat",
+    "PositiveInt",
+    "bounded",
+    "describe",
+    "plain",
+]
 
 _NAMES: dict[Any, str] = {
     PositiveInt: "an integer > 0", NonNegativeInt: "an integer >= 0", PositiveFloat: "a number > 0",

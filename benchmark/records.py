@@ -48,8 +48,13 @@ def new_run_id(seed: int) -> str:
     return f"{time.strftime('%Y%m%d-%H%M%S')}-seed{seed}-{uuid.uuid4().hex[:6]}"
 
 
+def folder_name(name: str) -> str:
+    """A model or dataset name as a folder: a dotted path `pkg.module:Class` becomes `pkg.module.Class`."""
+    return name.replace(":", ".").replace("/", ".")
+
+
 def run_dir(dataset: str, model: str, preset: str, run_id: str) -> Path:
-    return results_dir() / "runs" / dataset / model / preset / run_id
+    return results_dir() / "runs" / folder_name(dataset) / folder_name(model) / preset / run_id
 
 
 def ensure_writable(path: Path) -> None:

@@ -1,34 +1,42 @@
-"""Resume after a crash: find the unfinished run folder of a configuration, hold it, continue its training.
+"""Resume after a crash: find the run folder of a configuration, hold it, continue its training.
 
 Why: a SIGKILL (out of memory, a pre-empted node) must cost at most the batches since the last checkpoint,
-and rerunning the same command must neither start over nor leave a second record. A folder is resumable
-when it belongs to the same (dataset, model, preset, seed), its config.yaml equals the new run's complete
-configuration, and it has no finished record (no metrics.json, or one with status `running` or
-`interrupted`). The newest such folder is reused and training goes on from its latest sound checkpoint
-(`benchmark.checkpoints`); `--fresh` starts a new folder instead.
+and rerunning the same command must neither start over nor leave a second record. A run's folder is named
+by its identity, `seed<N>-<digest>` (`RunConfig.digest`: the experiment, not how it executes), with `-<k>`
+for a later attempt of the same experiment. Every process of a distributed run computes the same name
+itself. Rerunning a configuration:
+
+- newest attempt complete: nothing is trained again, its record stands (`Claim.done`);
+- newest attempt unfinished (no metrics.json, or status `running` / `interrupted`): it resumes from its
+  latest sound checkpoint (`benchmark.checkpoints`);
+- newest attempt failed, or `--fresh`: a new attempt.
 
 A run holds an exclusive lock on `<run>/.lock` from the moment it owns the folder until it ends; the
 kernel drops it when the process dies, even on SIGKILL. So two processes never write one folder, and a
-second process started with the same command while the first still runs gets a folder of its own.
+second process started with the same command while the first still runs gets an attempt of its own.
 """
 from __future__ import annotations
 
 import csv
 import fcntl
 import json
-import os
+import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import yaml
 
 from benchmark import checkpoints, records
 
+if TYPE_CHECKING:
+    from benchmark.run_config import RunConfig
+
 LOCK_FILE = ".lock"
 RESUMABLE = ("running", "interrupted")  # statuses of a metrics.json that does not finish a run
-RUN_ID_PREFIX = "I2I_RUN_ID_"  # one run folder for all ranks of a run (launched ranks inherit it)
 LOG_HISTORY = "metrics.before-resume.csv"  # CSV log rows from before the latest resume point
+PROCESS_START = time.time()  # a launched rank's folder is one its rank 0 made after this process started
 
 
 class RunLock:
@@ -57,13 +65,14 @@ class RunLock:
 
 @dataclass
 class Claim:
-    """The run folder a run writes, its lock (rank 0 only) and, when resuming, where training continues."""
+    """The run folder a run writes, its lock (rank 0 only) and, when resuming, where training continues.
+    `done`: the folder already holds this configuration's complete record (nothing to train)."""
 
     folder: Path
     lock: RunLock | None = None
     checkpoint: checkpoints.CheckpointInfo | None = None
     resumed: bool = False
-    env_key: str | None = None  # the shared id's variable, dropped by the writer when the run ends
+    done: bool = False
 
     @property
     def ckpt_path(self) -> str | None:
@@ -78,111 +87,107 @@ class Claim:
                 "resumed_from_epoch": info.epoch if info else 0}
 
     def release(self) -> None:
-        """Unlock the folder, and forget the shared id: a later run of the same (dataset, model, preset,
-        seed) in this process (a test, a sweep) must choose its own folder, not inherit this one."""
         if self.lock is not None:
             self.lock.release()
-        if self.env_key:
-            os.environ.pop(self.env_key, None)
 
 
 # -- which folder -----------------------------------------------------------------------------------------
-def _normal(config: dict[str, Any]) -> Any:
-    """The configuration as config.yaml holds it (YAML turns tuples into lists, for one)."""
-    return yaml.safe_load(yaml.safe_dump(config))
+def _normal(value: Any) -> Any:
+    """A value as config.yaml holds it (YAML turns tuples into lists, for one)."""
+    return yaml.safe_load(yaml.safe_dump(value))
 
 
-def same_config(folder: Path, config: dict[str, Any]) -> bool:
+def same_config(folder: Path, config: RunConfig) -> bool:
+    """Whether the folder's config.yaml is this experiment (execution settings may differ)."""
     try:
         saved = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError):
         return False
-    return saved == _normal(config)
+    if not isinstance(saved, dict):
+        return False
+    return {k: saved.get(k) for k in config.experiment()} == _normal(config.experiment())
+
+
+def status(folder: Path) -> str | None:
+    """The status of the folder's metrics.json: None when there is none yet, "unreadable" when it cannot
+    be read (not ours to understand, so not ours to overwrite)."""
+    path = folder / "metrics.json"
+    if not path.exists():
+        return None
+    try:
+        value = json.loads(path.read_text(encoding="utf-8")).get("status")
+    except (OSError, ValueError, AttributeError):
+        return "unreadable"
+    return str(value)
 
 
 def finished(folder: Path) -> bool:
     """Whether the folder holds a finished record (complete or failed): never written again."""
-    path = folder / "metrics.json"
-    if not path.exists():
-        return False
-    try:
-        status = json.loads(path.read_text(encoding="utf-8")).get("status")
-    except (OSError, ValueError, AttributeError):
-        return True  # not ours to understand, so not ours to overwrite
-    return status not in RESUMABLE
+    state = status(folder)
+    return state is not None and state not in RESUMABLE
 
 
-def resumable(config: dict[str, Any]) -> list[Path]:
-    """Unfinished folders of this exact configuration, newest first (run ids start with their time)."""
-    run = config["run"]
-    parent = records.run_dir(run["data"], run["model"], run["preset"], "_").parent
-    if not parent.is_dir():
-        return []
-    folders = sorted((p for p in parent.glob(f"*-seed{run['seed']}-*") if p.is_dir()), reverse=True)
-    return [f for f in folders if not finished(f) and same_config(f, config)]
+def base_id(config: RunConfig) -> str:
+    return f"seed{config.seed}-{config.digest}"
 
 
-def _locked_elsewhere(folder: Path) -> bool:
-    lock = RunLock(folder)
-    try:
-        if not lock.acquire():
-            return True
-    except OSError:
-        return True
-    lock.release()
-    return False
+def attempts(config: RunConfig) -> list[tuple[int, Path]]:
+    """(attempt number, folder) of this experiment, oldest first."""
+    parent = records.run_dir(config.data, config.model, config.preset, "_").parent
+    base = base_id(config)
+    pattern = re.compile(rf"^{re.escape(base)}(?:-(\d+))?$")
+    found = []
+    for path in parent.glob(f"{base}*") if parent.is_dir() else []:
+        match = pattern.match(path.name)
+        if match and path.is_dir():
+            found.append((int(match.group(1) or 1), path))
+    return sorted(found)
 
 
-def env_key(run: dict[str, Any]) -> str:
-    parts = (str(run[k]) for k in ("data", "model", "preset", "seed"))
-    return RUN_ID_PREFIX + "_".join(parts).replace("-", "_")
-
-
-def choose_run_id(config: dict[str, Any], resume: bool, writer: bool = True) -> str:
-    """The newest resumable folder's id when resuming, else a new one. A writer skips folders another
-    process holds; a rank started by torchrun or SLURM (no id inherited) takes the one its rank 0 holds."""
-    for folder in resumable(config) if resume else []:
-        if not writer or not _locked_elsewhere(folder):
-            return folder.name
-    return records.new_run_id(config["run"]["seed"])
-
-
-def shared_run_id(config: dict[str, Any], resume: bool = False, writer: bool = True) -> str:
-    """One id for all processes of a run: rank 0 chooses it, ranks Lightning launches inherit it by env."""
-    key = env_key(config["run"])
-    if key not in os.environ:
-        os.environ[key] = choose_run_id(config, resume, writer)
-    return os.environ[key]
+def attempt_folder(config: RunConfig, number: int) -> Path:
+    name = base_id(config) + ("" if number == 1 else f"-{number}")
+    return records.run_dir(config.data, config.model, config.preset, name)
 
 
 # -- holding it -------------------------------------------------------------------------------------------
-def claim(config: dict[str, Any], resume: bool, writer: bool = True) -> Claim:
-    """The folder this run writes. A writer (rank 0) locks it, and draws a fresh id when the shared one
-    names a folder that is finished, held by another process or of another configuration (a matrix or a
-    test repeating a configuration in one process); other ranks only read where training continues."""
-    run = config["run"]
-    key = env_key(run)
-    run_id = shared_run_id(config, resume, writer)
-    folder = records.run_dir(run["data"], run["model"], run["preset"], run_id)
+def claim(config: RunConfig, resume: bool, writer: bool = True) -> Claim:
+    """The folder this run writes. A writer (rank 0) locks it; other ranks only read where training
+    continues, and compute the same folder: the newest attempt when it is unfinished (a fresh run's rank 0
+    made it after this process started), else the next one."""
+    found = [(n, f) for n, f in attempts(config) if (f / "config.yaml").is_file()]  # begun attempts
+    newest_number, newest = found[-1] if found else (0, None)
     if not writer:
-        started = resume and (folder / "config.yaml").is_file()
-        return Claim(folder, checkpoint=checkpoints.latest(folder) if started else None, resumed=started)
-    held = _hold(folder, config)
-    if held is None:
-        os.environ[key] = records.new_run_id(run["seed"])
-        folder = records.run_dir(run["data"], run["model"], run["preset"], os.environ[key])
-        held = _hold(folder, config)
-        assert held is not None, f"a new run folder {folder} cannot be held"
-    existing = (folder / "config.yaml").is_file()
-    result = Claim(folder, held, resumed=resume and existing, env_key=key)
-    if result.resumed:
-        _clean_partial_writes(folder)
-        result.checkpoint = checkpoints.latest(folder)
-        keep_log_history(folder, result.checkpoint.batches if result.checkpoint else 0)
-    return result
+        made_for_us = newest is not None and (newest / "config.yaml").is_file() and not finished(newest) and (
+            resume or (newest / "config.yaml").stat().st_mtime >= PROCESS_START - 1)
+        if made_for_us:
+            assert newest is not None
+            started = resume and same_config(newest, config)
+            return Claim(newest, checkpoint=checkpoints.latest(newest) if started else None, resumed=started)
+        return Claim(attempt_folder(config, newest_number + 1))
+    if resume and newest is not None and same_config(newest, config):
+        state = status(newest)
+        if state == "complete":
+            return Claim(newest, done=True)
+        if state is None or state in RESUMABLE:
+            lock = _hold(newest, config)
+            if lock is not None:
+                result = Claim(newest, lock, resumed=True)
+                _clean_partial_writes(newest)
+                result.checkpoint = checkpoints.latest(newest)
+                keep_log_history(newest, result.checkpoint.batches if result.checkpoint else 0)
+                return result
+    number = newest_number + 1
+    while True:  # the next attempt not begun and not held (a concurrent process may take one meanwhile)
+        folder = attempt_folder(config, number)
+        lock = _hold(folder, config)
+        if lock is not None and not (folder / "config.yaml").is_file():
+            return Claim(folder, lock)
+        if lock is not None:
+            lock.release()
+        number += 1
 
 
-def _hold(folder: Path, config: dict[str, Any]) -> RunLock | None:
+def _hold(folder: Path, config: RunConfig) -> RunLock | None:
     """The folder's lock when it can take this run; None when it is finished, held, or not this config."""
     if folder.exists() and (finished(folder) or ((folder / "config.yaml").is_file()
                                                   and not same_config(folder, config))):
@@ -238,22 +243,3 @@ def merge_log_history(folder: Path) -> None:
         return
     records.write_csv(logs / "metrics.csv", _rows(logs / LOG_HISTORY) + _rows(logs / "metrics.csv"))
     (logs / LOG_HISTORY).unlink()
-
-
-# -- staged models: a stage that finished is not fitted again --------------------------------------------------
-STAGE_DONE = "stage.json"
-
-
-def stage_done(folder: Path) -> tuple[str | None, dict[str, Any]] | None:
-    """(best checkpoint, record row) of a finished earlier stage of a resumed run, else None."""
-    try:
-        done = json.loads((folder / STAGE_DONE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    name = done.get("checkpoint")
-    return (str(folder / checkpoints.FOLDER / name) if name else None), done["row"]
-
-
-def mark_stage_done(folder: Path, checkpoint: str | None, row: dict[str, Any]) -> None:
-    records.write_json(folder / STAGE_DONE, {"checkpoint": Path(checkpoint).name if checkpoint else None,
-                                             "row": row})

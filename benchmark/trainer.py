@@ -5,15 +5,18 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import lightning as L
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, Logger
 
-from benchmark.checkpoints import DEFAULT_EVERY_N_BATCHES, AtomicCheckpointIO, LastCheckpoint
+from benchmark.checkpoints import AtomicCheckpointIO, LastCheckpoint
 from benchmark.config import RUNNER_KEYS
 from benchmark.errors import UsageError
+
+if TYPE_CHECKING:
+    from benchmark.run_config import RunConfig
 
 LOGGERS = ("csv", "wandb")
 
@@ -72,10 +75,10 @@ def resolve_devices(devices: str | int) -> str | int:
     return devices  # an explicit list such as "0,2" is Lightning's to parse
 
 
-def is_distributed(run: dict[str, Any]) -> bool:
-    devices = resolve_devices(run.get("devices", "auto"))
+def is_distributed(config: RunConfig) -> bool:
+    devices = resolve_devices(config.devices)
     many = isinstance(devices, int) and devices > 1 or isinstance(devices, str) and "," in devices.strip(",")
-    return int(run.get("num_nodes") or 1) > 1 or many
+    return config.num_nodes > 1 or many
 
 
 # Every launcher's rank variables: torchrun (RANK, LOCAL_RANK, GROUP_RANK), SLURM (SLURM_PROCID) and
@@ -97,30 +100,43 @@ def is_rank_zero(distributed: bool = True) -> bool:
     return not distributed or all(int(os.environ.get(k) or 0) == 0 for k in RANK_VARIABLES)
 
 
-def make_trainer(config: dict[str, Any], out: Path, model: L.LightningModule,
+def _placement(config: RunConfig, model: L.LightningModule) -> dict[str, Any]:
+    """Where and how precisely a run computes: the same for training and for scoring (`evaluate`)."""
+    devices = resolve_devices(config.devices)
+    strategy = "auto"
+    if is_distributed(config):
+        # Manual-optimization GANs leave the other network's parameters without gradients in each step.
+        strategy = "ddp" if model.automatic_optimization else "ddp_find_unused_parameters_true"
+    return {"accelerator": "auto", "devices": devices, "num_nodes": config.num_nodes, "strategy": strategy,
+            "precision": config.trainer["precision"] or default_precision()}
+
+
+def make_trainer(config: RunConfig, out: Path, model: L.LightningModule,
                  extra_callbacks: list[Callback] | None = None) -> L.Trainer:
     from benchmark.fast_paths import enable_fast_paths
 
-    run = config["run"]
-    settings = {k: v for k, v in config["trainer"].items() if k not in RUNNER_KEYS}  # Lightning's own
-    every = config["trainer"].get("checkpoint_every_n_batches")
-    devices = resolve_devices(run["devices"])
-    num_nodes = int(run.get("num_nodes") or 1)
-    strategy = "auto"
-    if is_distributed(run):
-        # Manual-optimization GANs leave the other network's parameters without gradients in each step.
-        strategy = "ddp" if model.automatic_optimization else "ddp_find_unused_parameters_true"
+    settings = {k: v for k, v in config.trainer.items() if k not in RUNNER_KEYS and k != "precision"}
+    every = config.trainer["checkpoint_every_n_batches"]
     tty = sys.stderr.isatty()
     # best.ckpt by validation PSNR (overwritten in place, also after a resume); last.ckpt is LastCheckpoint's.
     checkpoint = ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val/psnr", mode="max",
                                  save_last=False, auto_insert_metric_name=False, enable_version_counter=False)
-    last = LastCheckpoint(out / "checkpoints", DEFAULT_EVERY_N_BATCHES if every is None else every)
-    fast = enable_fast_paths(model, compile=bool(run.get("compile", False)))
+    last = LastCheckpoint(out / "checkpoints", every)
+    fast = enable_fast_paths(model, compile=config.compile)
     callbacks: list[Callback] = ([checkpoint, last] + ([] if tty else [PlainProgress()]) + fast.callbacks
                                  + list(extra_callbacks or []))
-    settings["precision"] = settings.get("precision") or default_precision()
-    return L.Trainer(accelerator="auto", devices=devices, num_nodes=num_nodes, strategy=strategy,
-                     callbacks=callbacks, logger=make_loggers(run["logger"], out, out.name, config),
+    return L.Trainer(**_placement(config, model), callbacks=callbacks,
+                     logger=make_loggers(config.logger, out, out.name, config.saved()),
                      enable_progress_bar=tty, enable_model_summary=False, default_root_dir=str(out),
                      num_sanity_val_steps=0, plugins=[AtomicCheckpointIO()], **fast.trainer_options,
                      **settings)
+
+
+def scoring_trainer(config: RunConfig, model: L.LightningModule, callbacks: list[Callback]) -> L.Trainer:
+    """A trainer that only tests, placed and with the precision of the run it scores."""
+    from benchmark.fast_paths import enable_fast_paths
+
+    fast = enable_fast_paths(model, compile=config.compile)
+    return L.Trainer(**_placement(config, model), callbacks=[*fast.callbacks, *callbacks], logger=False,
+                     enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
+                     **fast.trainer_options)

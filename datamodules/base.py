@@ -143,6 +143,8 @@ class PairedDataModule(L.LightningDataModule):
     # Real roots that may lack a split get synthetic stand-ins: such datamodules add those splits' names to
     # `synthetic_splits`, and `summary` says per split whether its images are real or synthetic.
     mixes_sources: ClassVar[bool] = False
+    # Per-preset sections, as on models (`models.base.TranslationModel.presets`): smoke sizes live here.
+    presets: ClassVar[dict[str, dict[str, dict[str, Any]]]] = {}
 
     def __init__(self, root: str | None = None, batch_size: PositiveInt = 8,
                  eval_batch_size: PositiveInt | None = None, crop_size: PositiveInt | None = None,

@@ -36,7 +36,7 @@ from __future__ import annotations
 import math
 import zlib
 from pathlib import Path
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -74,6 +74,10 @@ class FluorescenceDataModule(PairedDataModule):
     masked_metrics = True
     extra_metrics: tuple[str, ...] = ()
     mixes_sources = True
+
+    presets: ClassVar[dict[str, dict[str, dict[str, Any]]]] = {
+        "smoke": {"data": {"size": 32, "crop_size": 32, "train_images": 4, "val_images": 2, "test_images": 2}},
+    }
 
     def __init__(self, root: str | None = None, batch_size: PositiveInt = 8,
                  eval_batch_size: PositiveInt | None = None, crop_size: PositiveInt | None = 64,

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -137,6 +137,10 @@ class FMDDataModule(PairedDataModule):
     masked_metrics = True
     mixes_sources = True
     extra_metrics: tuple[str, ...] = ()
+
+    presets: ClassVar[dict[str, dict[str, dict[str, Any]]]] = {
+        "smoke": {"data": {"size": 32, "crop_size": 32, "train_fields": 4, "val_fields": 1, "test_fields": 1}},
+    }
 
     def __init__(self, root: str | None = None, batch_size: PositiveInt = 8,
                  eval_batch_size: PositiveInt | None = None, crop_size: PositiveInt | None = 64,

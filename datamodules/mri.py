@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -109,8 +109,13 @@ class MRIDataModule(PairedDataModule):
     volumetric = True
     masked_metrics = True
     mixes_sources = True
-    # LoHiResGAN (Islam et al., Sci Rep 2023) reports PIQE of the 64 mT, 3 T and translated images.
+    # LoHiResGAN (Islam et al. 2023) reports PIQE of the 64 mT, 3 T and translated images.
     extra_metrics = ("piqe",)
+
+    presets: ClassVar[dict[str, dict[str, dict[str, Any]]]] = {
+        "smoke": {"data": {"size": 32, "subjects": [2, 1, 1], "slices_per_subject": 3}},
+        "paper": {"data": {"size": 256}},
+    }
 
     def __init__(self, root: str | None = None, batch_size: PositiveInt = 8,
                  eval_batch_size: PositiveInt | None = None, crop_size: PositiveInt | None = None,

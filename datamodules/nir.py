@@ -41,7 +41,7 @@ Options (besides the base's; defaults sized for a laptop run):
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -77,6 +77,11 @@ class NIRDataModule(PairedDataModule):
     masked_metrics = False
     mixes_sources = True
     extra_metrics = ("sbr", "tnr")
+
+    # Smoke at 48 rather than 32 px, so the synthetic scene keeps a non-empty normal-tissue mask (TNR defined).
+    presets: ClassVar[dict[str, dict[str, dict[str, Any]]]] = {
+        "smoke": {"data": {"size": 48, "crop_size": 32, "train_images": 4, "val_images": 2, "test_images": 2}},
+    }
 
     def __init__(self, root: str | None = None, batch_size: PositiveInt = 8,
                  eval_batch_size: PositiveInt | None = None, crop_size: PositiveInt | None = 64,

@@ -1,9 +1,9 @@
 """The shared base of every model: one forward contract and one scoring path.
 
 A model maps `source` (B, C, H, W) in [0, 1] to a prediction of the target's shape and range. Validation and
-test steps live here, so every model is scored by exactly the same code (the runner's `Evaluator`); per-image
-test rows are gathered across processes and de-duplicated by id, so a padded distributed sampler never
-counts an image twice.
+test steps live here, so every model is scored by exactly the same code: the dataset's `Evaluator`, which the
+build step hands to the model. The test step returns its per-image rows; the runner collects them
+(`benchmark.test_results`).
 """
 from __future__ import annotations
 
@@ -11,11 +11,8 @@ from typing import Any, ClassVar
 
 import lightning as L
 import torch
-import torch.distributed as dist
 
 from benchmark.evaluation import Evaluator
-
-SAMPLE_IMAGES = 4  # test images kept for the record's sample figure
 
 
 class TranslationModel(L.LightningModule):
@@ -25,14 +22,16 @@ class TranslationModel(L.LightningModule):
     # Model-side input: "source" (same-size input) or "source_lr" (models that up-sample themselves).
     input_key: ClassVar[str] = "source"
     max_nonfinite_steps: int = 10  # a run fails after this many skipped non-finite steps
+    # Per-preset sections ({"smoke": {"model": {...}, "data": {...}, "trainer": {...}}, "quick": ..., "paper":
+    # ...}) layered over the preset file's global ones (`benchmark.config.preset_layers`): what a model needs
+    # to run in seconds (smoke) or minutes (quick) lives with the model. A preset without an entry shrinks
+    # the model by generic rules, stated in the run's record.
+    presets: ClassVar[dict[str, dict[str, dict[str, Any]]]] = {}
 
     def __init__(self, in_channels: int = 1, out_channels: int = 1, image_size: int = 256) -> None:
         super().__init__()
         self.in_channels, self.out_channels, self.image_size = in_channels, out_channels, image_size
         self.evaluator = Evaluator()
-        self.test_rows: list[dict[str, Any]] = []
-        self.test_samples: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
-        self.test_sample_ids: list[str] = []  # ids of test_samples (the report lines models up by id)
         self.nonfinite_steps = 0
 
     # -- the contract --------------------------------------------------------------------------------
@@ -60,27 +59,12 @@ class TranslationModel(L.LightningModule):
                 self.log(f"val/{name}", scores[name].nanmean(), batch_size=size, sync_dist=True,
                          prog_bar=name == "psnr")
 
-    def on_test_epoch_start(self) -> None:
-        self.test_rows, self.test_samples, self.test_sample_ids = [], [], []
-
-    def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+    def test_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Any]:
+        """Per-image rows scored by the dataset's evaluator, and the clamped prediction: whoever runs the
+        test keeps what it needs of them (`benchmark.test_results`)."""
         prediction = self.predict_batch(batch)
-        self.test_rows.extend(self.evaluator.rows(prediction, batch))
-        for i in range(min(len(batch["id"]), SAMPLE_IMAGES - len(self.test_samples))):
-            self.test_samples.append((batch["source"][i].cpu(), prediction[i].detach().float().clamp(0, 1).cpu(),
-                                      batch["target"][i].cpu()))
-            self.test_sample_ids.append(batch["id"][i])
-
-    def on_test_epoch_end(self) -> None:
-        rows = self.test_rows
-        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
-            gathered: list[list[dict[str, Any]]] = [[] for _ in range(dist.get_world_size())]
-            dist.all_gather_object(gathered, rows)
-            rows = [r for part in gathered for r in part]
-        unique: dict[str, dict[str, Any]] = {}
-        for row in rows:
-            unique.setdefault(row["id"], row)  # padded duplicates carry identical values
-        self.test_rows = sorted(unique.values(), key=lambda r: r["id"])
+        return {"rows": self.evaluator.rows(prediction, batch),
+                "prediction": prediction.detach().float().clamp(0, 1)}
 
     # -- safety ------------------------------------------------------------------------------------------
     def loss_is_finite(self, loss: torch.Tensor, what: str = "loss") -> bool:

@@ -22,7 +22,7 @@ Scoring: A is the source domain, B the target; the benchmark scores the A->B gen
 """
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
@@ -49,6 +49,17 @@ UnpairedMode = Literal["previous", "none"]
 
 @register_model("cyclegan")
 class CycleGANModel(GANModel):
+    presets: ClassVar[dict[str, dict[str, dict[str, Any]]]] = {
+        "smoke": {"model": {"ngf": 8, "ndf": 8, "num_blocks": 2}},
+        # Batch norm rather than the paper's instance norm (the paper preset keeps it): instance norm removes
+        # each image's intensity level, which the quick schedule cannot learn back (see models/lohiresgan.py
+        # for the same finding on the paired ResNet generator).
+        "quick": {"model": {"ngf": 16, "ndf": 16, "num_blocks": 4, "lr": 1.0e-3, "norm": "batch"},
+                  "data": {"batch_size": 4}, "trainer": {"max_epochs": 15}},
+        # CycleGAN: batch 1, 100 + 100 epochs with linear decay.
+        "paper": {"trainer": {"max_epochs": 200}, "data": {"batch_size": 1}},
+    }
+
     def __init__(self, in_channels: int = 1, out_channels: int = 1, image_size: int = 256, ngf: PositiveInt = 64,
                  num_blocks: PositiveInt = 9, ndf: PositiveInt = 64, d_layers: PositiveInt = 3, norm: Norm = "instance",
                  gan_mode: GANMode = "lsgan", lambda_cycle: NonNegativeFloat = 10.0, lambda_identity: NonNegativeFloat = 0.5,

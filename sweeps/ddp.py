@@ -16,7 +16,6 @@ from contextlib import contextmanager
 STUDY_ENV, TRIAL_ENV, STORAGE_ENV = "I2I_SWEEP_STUDY", "I2I_SWEEP_TRIAL_ID", "SWEEPS_STORAGE"
 # What Lightning's launcher sets in rank 0's own environment when it starts ranks 1.. (cleared after a trial).
 LAUNCH_ENV = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE")
-RUN_ID_PREFIX = "I2I_RUN_ID_"  # `benchmark.runner._shared_run_id`: one run folder for all ranks of a run
 
 
 def rank() -> int:
@@ -30,16 +29,14 @@ def is_joining_rank() -> bool:
 
 @contextmanager
 def handoff(study: str, storage_url: str, trial_id: int) -> Iterator[None]:
-    """The environment launched ranks inherit for the duration of one trial; the runner's per-run id
-    variables (`I2I_RUN_ID_*`, shared with launched ranks the same way) are cleared afterwards, so the next
-    trial of this process gets a run folder of its own."""
+    """The environment launched ranks inherit for the duration of one trial, cleared afterwards."""
     before = set(os.environ)
     os.environ.update({STUDY_ENV: study, TRIAL_ENV: str(trial_id), STORAGE_ENV: storage_url})
     try:
         yield
     finally:
         for key in set(os.environ) - before:
-            if key.startswith(RUN_ID_PREFIX) or key in (STUDY_ENV, TRIAL_ENV, STORAGE_ENV, *LAUNCH_ENV):
+            if key in (STUDY_ENV, TRIAL_ENV, STORAGE_ENV, *LAUNCH_ENV):
                 del os.environ[key]
         release_process_group()
 

@@ -24,12 +24,10 @@ from typing import Any
 import optuna
 from optuna.storages import BaseStorage
 
-from benchmark.config import merge, validate
 from benchmark.errors import BenchError
 from benchmark.records import run_dir
-from benchmark.runner import RunRequest, execute, prepare
-from datamodules import DATASETS
-from models import MODELS
+from benchmark.run_config import RunConfig, RunRequest, prepare
+from benchmark.runner import execute
 from sweeps import accounting, ddp, heartbeat
 from sweeps.callbacks import MONITOR, DivergenceGuard, Pruning, RunLink, ValidationHistory, finite
 from sweeps.settings import SweepSettings
@@ -79,7 +77,7 @@ class Objective:
         self.last: Outcome | None = None
 
     # -- configuration -------------------------------------------------------------------------------------
-    def configure(self, trial: optuna.trial.BaseTrial) -> dict[str, Any]:
+    def configure(self, trial: optuna.trial.BaseTrial) -> RunConfig:
         """The trial's complete run configuration: preset, the study's fixed --set, then the sampled values."""
         s = self.settings
         if s.grid:
@@ -87,13 +85,8 @@ class Objective:
             sampled, seed = self.space.grid.suggest(trial, s.seeds)
         else:
             sampled, seed = self.space.suggest(trial, s.crop), s.seed
-        request = RunRequest(model=s.model, data=s.data, preset=s.preset, seed=seed, data_root=s.data_root,
-                             devices=s.devices, overrides=list(s.overrides))
-        config = prepare(request)
-        for section, values in sampled.items():
-            config[section] = merge(config[section], values)
-        validate(config, MODELS[s.model], DATASETS[s.data], s.model, s.data)
-        return config
+        return prepare(RunRequest(model=s.model, data=s.data, preset=s.preset, seed=seed, data_root=s.data_root,
+                                  devices=s.devices, overrides=tuple(s.overrides), values=sampled))
 
     def callbacks(self, trial: optuna.trial.Trial) -> tuple[list[Any], Pruning | None, ValidationHistory]:
         history = ValidationHistory()
@@ -118,8 +111,8 @@ class Objective:
             config = self.configure(trial)
         except BenchError as exc:
             self._fail(trial, f"configuration: {exc}")
-        trial.set_user_attr("config", {k: config[k] for k in ("model", "data", "trainer")})
-        trial.set_user_attr("seed", config["run"]["seed"])
+        trial.set_user_attr("config", config.sections)
+        trial.set_user_attr("seed", config.seed)
         callbacks, pruning, history = self.callbacks(trial)
         beat = heartbeat.beating(self.backend, trial._trial_id, self.heartbeat_interval) \
             if self.backend is not None and self.storage.heartbeat == "sweeps" and self.heartbeat_interval \
@@ -140,10 +133,9 @@ class Objective:
                 extra={"sweep": {"study": self.study_name, "trial": trial.number}})
 
     # -- scoring -------------------------------------------------------------------------------------------
-    def score(self, trial: optuna.trial.Trial, config: dict[str, Any], record: dict[str, Any],
+    def score(self, trial: optuna.trial.Trial, config: RunConfig, record: dict[str, Any],
               pruning: Pruning | None, history: ValidationHistory) -> float | list[float]:
-        run = config["run"]
-        folder = str(run_dir(run["data"], run["model"], run["preset"], record["run_id"]))
+        folder = str(run_dir(config.data, config.model, config.preset, record["run_id"]))
         trial.set_user_attr("run_dir", folder)
         trial.set_user_attr("run_id", record["run_id"])
         trial.set_user_attr("status", record["status"])

@@ -12,9 +12,9 @@ from typing import Any
 import optuna
 import yaml
 
-from benchmark.config import merge, parameters, parse_overrides, preset_layers, validate
+from benchmark.config import merge, parse_overrides, preset_layers, validate
 from benchmark.errors import UsageError
-from benchmark.runner import RunRequest, prepare, resolve
+from benchmark.run_config import RunConfig, RunRequest, prepare
 from datamodules import DATASETS
 from models import MODELS
 from sweeps.settings import SweepSettings, parse_objectives
@@ -24,10 +24,9 @@ from sweeps.study import PRUNERS, SAMPLERS
 DEFAULT_TRIALS = 20
 
 
-def training_crop(config: dict[str, Any], data_cls: type) -> int | None:
+def training_crop(config: RunConfig) -> int | None:
     """The side of the training crop: data.crop_size, else the image size (data.size), else None."""
-    defaults = {k: p.default for k, p in parameters(data_cls).items()}
-    data = {**defaults, **config["data"]}
+    data = config.sections["data"]
     for key in ("crop_size", "size"):
         value = data.get(key)
         if isinstance(value, int) and not isinstance(value, bool) and value > 0:
@@ -41,7 +40,7 @@ def preset_fixed(preset: str, model: str, data: str, fixed: dict[str, dict[str, 
     space could switch on (`zero_allowed`): they stay off. Why: a preset encodes what its setting can do, e.g.
     smoke and quick turn the perceptual terms off (no ImageNet weights offline); sampling them would only make
     failing trials. Any other preset value (a learning rate, a depth) is a default the study searches."""
-    layers = preset_layers(preset, model, data)
+    layers = preset_layers(preset, model, data, MODELS[model], DATASETS[data])
     own = {**(layers[2].get("model") or {}), **(layers[3].get("model") or {})}
     switchable = {p.target[1] for p in space.params if p.target[0] == "model" and p.zero_allowed}
     return {k: v for k, v in own.items()
@@ -49,8 +48,7 @@ def preset_fixed(preset: str, model: str, data: str, fixed: dict[str, dict[str, 
 
 
 def plan(args: argparse.Namespace) -> SweepSettings:
-    model_cls = resolve(args.model, MODELS, "--model")
-    data_cls = resolve(args.data, DATASETS, "--data")
+    model_cls, data_cls = MODELS.resolve(args.model), DATASETS.resolve(args.data)
     if not model_cls.trainable:
         raise UsageError(f"--model {args.model} is not trained: there is nothing to sweep")
     objectives = parse_objectives(args.objective)
@@ -63,7 +61,7 @@ def plan(args: argparse.Namespace) -> SweepSettings:
         raise UsageError(f"--devices {args.devices!r}: expected a count of at least 1")
     overrides = [item for group in args.overrides for item in group.split()]
     base = prepare(RunRequest(model=args.model, data=args.data, preset=args.preset, seed=args.seed,
-                              data_root=args.data_root, devices=str(args.devices), overrides=overrides))
+                              data_root=args.data_root, devices=str(args.devices), overrides=tuple(overrides)))
     fixed = parse_overrides(overrides)
     space = load_space(args.model, args.space)
     space.check(model_cls, data_cls)
@@ -96,12 +94,12 @@ def plan(args: argparse.Namespace) -> SweepSettings:
         preset_fixed=[f"model.{k}={v}" for k, v in by_preset.items()],
         sampler=sampler, pruner=args.pruner, overrides=overrides, space=space.to_dict(), grid=grid, seeds=seeds,
         seed=args.seed, data_root=args.data_root, devices=str(args.devices),
-        crop=training_crop(base, data_cls), max_epochs=base["trainer"].get("max_epochs"))
+        crop=training_crop(base), max_epochs=base.trainer["max_epochs"])
     probe(settings, base)
     return settings
 
 
-def probe(settings: SweepSettings, base: dict[str, Any]) -> None:
+def probe(settings: SweepSettings, base: RunConfig) -> None:
     """Validate the configurations of every grid variant, or of every choice of every categorical parameter
     (the rest sampled at random)."""
     space = settings.search_space()
@@ -118,8 +116,8 @@ def probe(settings: SweepSettings, base: dict[str, Any]) -> None:
             sampled, _ = space.grid.suggest(trial, settings.seeds)
         else:
             sampled = space.suggest(trial, settings.crop)
-        config = {k: merge(base[k], sampled.get(k, {})) for k in ("model", "data", "trainer")}
-        validate(config, MODELS[settings.model], DATASETS[settings.data], settings.model, settings.data)
+        config = {k: merge(base.sections[k], sampled.get(k, {})) for k in ("model", "data", "trainer")}
+        validate(config, base.model_cls, base.data_cls, settings.model, settings.data)
 
 
 def parse_enqueue(items: list[str], settings: SweepSettings) -> list[dict[str, Any]]:

@@ -7,9 +7,9 @@ from pathlib import Path
 import imageio.v3 as iio
 import numpy as np
 import pytest
-from conftest import configured_datamodule
 import tifffile
 import torch
+from conftest import configured_datamodule
 
 from benchmark.errors import DataError, UsageError
 from datamodules.fluorescence import FluorescenceDataModule

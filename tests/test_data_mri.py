@@ -8,8 +8,8 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
-from conftest import configured_datamodule
 import torch
+from conftest import configured_datamodule
 from scipy import ndimage
 
 from benchmark.errors import DataError, UsageError

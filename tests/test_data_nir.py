@@ -7,8 +7,8 @@ from pathlib import Path
 import imageio.v3 as iio
 import numpy as np
 import pytest
-from conftest import configured_datamodule
 import torch
+from conftest import configured_datamodule
 
 from benchmark.errors import DataError, UsageError
 from datamodules.forward.nir_scattering import BANDS, absorption, layer_psf, reduced_scattering

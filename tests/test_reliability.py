@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import math
-import os
 import pickle
 import re
 from pathlib import Path
@@ -19,8 +18,7 @@ from imageio import v3 as iio
 
 from benchmark import checkpoints, records, resume
 from benchmark.cli import main
-from benchmark.config import build_config
-from datamodules import DATASETS
+from benchmark.run_config import RunConfig, RunRequest, prepare
 from models import MODELS
 from tests.conftest import REPO
 
@@ -74,53 +72,64 @@ def test_a_truncated_last_checkpoint_is_never_resumed_from(tmp_path, capsys):
 
 
 # -- which folder a rerun takes ------------------------------------------------------------------------------
-def _config(seed: int = 0, lr: float = 2e-4) -> dict:
-    config = build_config("unet", "mri", "smoke", MODELS["unet"], DATASETS["mri"], [f"model.lr={lr}"])
-    config["run"] = {"model": "unet", "data": "mri", "preset": "smoke", "seed": seed, "data_root": None,
-                     "devices": "auto", "num_nodes": 1, "logger": "csv"}
-    return config
+def _config(seed: int = 0, lr: float = 2e-4) -> RunConfig:
+    return prepare(RunRequest(model="unet", data="mri", preset="smoke", seed=seed, overrides=(f"model.lr={lr}",)))
 
 
-def _folder(config: dict, name: str, status: str | None = None, saved: dict | None = None) -> Path:
-    run = config["run"]
-    folder = records.run_dir(run["data"], run["model"], run["preset"], name)
-    records.write_yaml(folder / "config.yaml", saved or config)
+def _folder(config: RunConfig, attempt: int, status: str | None = None, saved: dict | None = None) -> Path:
+    folder = resume.attempt_folder(config, attempt)
+    records.write_yaml(folder / "config.yaml", saved or config.saved())
     if status:
         records.write_json(folder / "metrics.json", {"status": status})
     return folder
 
 
-def test_only_unfinished_folders_of_the_same_configuration_resume(results_dir):
+@pytest.mark.parametrize("newest, outcome", [(None, "resume"), ("interrupted", "resume"), ("running", "resume"),
+                                             ("complete", "done"), ("failed", "new")])
+def test_a_rerun_resumes_the_newest_unfinished_attempt_keeps_a_complete_one_and_retries_a_failed_one(
+        results_dir, newest, outcome):
     config = _config()
-    _folder(config, "20240101-000000-seed0-aaaaaa")  # unfinished, oldest
-    newest = _folder(config, "20240103-000000-seed0-cccccc", status="interrupted")
-    _folder(config, "20240104-000000-seed0-dddddd", status="complete")
-    _folder(config, "20240105-000000-seed0-eeeeee", status="failed")
-    _folder(config, "20240106-000000-seed0-ffffff", saved=_config(lr=1e-3))  # another configuration
-    _folder(_config(seed=1), "20240107-000000-seed1-111111")  # another seed
-    assert [p.name for p in resume.resumable(config)] == [newest.name, "20240101-000000-seed0-aaaaaa"]
-    assert resume.choose_run_id(config, resume=True) == newest.name
-    assert resume.choose_run_id(config, resume=False) not in {p.name for p in newest.parent.iterdir()}
+    _folder(config, 1, status="interrupted")  # an older unfinished attempt is never the one resumed
+    latest = _folder(config, 2, status=newest)
+    _folder(_config(seed=1), 1)  # another seed and another configuration: other names
+    _folder(_config(lr=1e-3), 1)
+    held = resume.claim(config, resume=True)
+    try:
+        if outcome == "new":
+            assert held.folder == resume.attempt_folder(config, 3) and not held.resumed and not held.done
+        else:
+            assert held.folder == latest and (held.done if outcome == "done" else held.resumed)
+    finally:
+        held.release()
+    fresh = resume.claim(config, resume=False)
+    assert fresh.folder == resume.attempt_folder(config, 3) and not fresh.resumed
+    fresh.release()
 
 
-def test_a_folder_another_process_holds_is_left_to_it(results_dir, monkeypatch):
+def test_a_folder_another_process_holds_is_left_to_it(results_dir):
     config = _config()
-    held = _folder(config, "20240103-000000-seed0-cccccc")
+    held = _folder(config, 1)
     other = resume.RunLock(held)
     assert other.acquire()  # flock is per open file: a second open, as by another process, is refused
     try:
-        monkeypatch.delenv(resume.env_key(config["run"]), raising=False)
         claim = resume.claim(config, resume=True)
-        assert claim.folder != held and not claim.resumed and claim.lock is not None
+        assert claim.folder == resume.attempt_folder(config, 2) and not claim.resumed and claim.lock is not None
         claim.release()
     finally:
         other.release()
-    monkeypatch.delenv(resume.env_key(config["run"]), raising=False)
     claim = resume.claim(config, resume=True)
     assert claim.folder == held and claim.resumed and claim.checkpoint is None
     assert claim.record_fields() == {"resumed": True, "resumed_from_step": 0, "resumed_from_epoch": 0}
     claim.release()
-    assert resume.env_key(config["run"]) not in os.environ
+
+
+def test_a_launched_rank_computes_its_rank_zeros_folder(results_dir):
+    config = _config()
+    assert resume.claim(config, resume=True, writer=False).folder == resume.attempt_folder(config, 1)
+    started = _folder(config, 1)  # rank 0 made it (after this process started)
+    assert resume.claim(config, resume=False, writer=False).folder == started
+    records.write_json(started / "metrics.json", {"status": "complete"})
+    assert resume.claim(config, resume=True, writer=False).folder == resume.attempt_folder(config, 2)
 
 
 def test_log_rows_from_before_the_resume_point_are_kept(tmp_path):
@@ -212,8 +221,8 @@ def test_the_same_seed_gives_identical_test_metrics(tmp_path, monkeypatch):
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_model_hyperparameters_survive_weights_only_loading(name):
     """Lightning saves `hparams` in every checkpoint; resuming reads it with weights_only=True."""
-    config = build_config(name, "mri", "smoke", MODELS[name], DATASETS["mri"])
-    model = MODELS[name](in_channels=1, out_channels=1, image_size=32, **config["model"])
+    config = prepare(RunRequest(model=name, data="mri", preset="smoke"))
+    model = MODELS[name](in_channels=1, out_channels=1, image_size=32, **config.sections["model"])
     buffer = io.BytesIO()
     torch.save({"hyper_parameters": dict(model.hparams)}, buffer)
     buffer.seek(0)
@@ -238,6 +247,6 @@ def test_no_unsafe_loading_and_no_shell_commands_in_the_code():
 
 def test_saved_configurations_are_plain_yaml(results_dir):
     config = _config()
-    folder = _folder(config, "20240101-000000-seed0-aaaaaa")
-    assert yaml.safe_load((folder / "config.yaml").read_text()) == yaml.safe_load(yaml.safe_dump(config))
+    folder = _folder(config, 1)
+    assert yaml.safe_load((folder / "config.yaml").read_text()) == yaml.safe_load(yaml.safe_dump(config.saved()))
     assert resume.same_config(folder, config)

@@ -17,7 +17,7 @@ import yaml
 from optuna.trial import TrialState
 
 from benchmark.config import build_config
-from benchmark.runner import RunRequest, prepare
+from benchmark.run_config import RunRequest, prepare
 from datamodules import DATASETS
 from models import MODELS
 from sweeps import accounting, heartbeat, report
@@ -221,7 +221,7 @@ def test_a_record_becomes_a_value_or_a_reason_never_nan(record, outcome):
     settings = SweepSettings(model=MODEL, data=DATA, pruner="none", space=load_space(MODEL).to_dict())
     objective = Objective(settings, "unit", parse("x.db"))
     trial = optuna.create_study(direction="maximize").ask()
-    config = {"run": {"data": DATA, "model": MODEL, "preset": "smoke"}}
+    config = prepare(RunRequest(model=MODEL, data=DATA, preset="smoke"))
     expected = {"pruned": optuna.TrialPruned, "failed": TrialFailed, "missing": MetricMissing}
     if outcome == "complete":
         assert objective.score(trial, config, {**record, "run_id": "r"}, None, ValidationHistory()) == 31.5

@@ -14,8 +14,9 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from benchmark.config import build_config, parameters
+from benchmark.config import parameters
 from benchmark.errors import UsageError
+from benchmark.run_config import RunRequest, model_for, prepare
 from datamodules import DATASETS
 from models import MODELS
 from models.base import TranslationModel
@@ -23,9 +24,20 @@ from models.gan_base import GANModel
 from models.unet import UNetModel
 
 DEFAULT_SIZE, DEFAULT_BATCH = 256, 16
-PAPER_SHAPES: dict[str, tuple[int, int]] = {"srgan": (96, 16), "figan-notg": (64, 64), "figan-tg1": (64, 64),
-                                            "figan-tg": (64, 64), "figan-tgn": (64, 64)}
-DATASET_OF = {"srgan": "fluorescence"}  # whose preset sections (and x4 scale) a model is built with
+
+
+def dataset_of(model: str) -> str:
+    """Whose preset sections (and x4 scale) a model is built with: a model that up-samples itself needs the
+    super-resolution task."""
+    return "fluorescence" if "scale" in parameters(MODELS[model]) else "mri"
+
+
+def paper_shape(model: str) -> tuple[int, int]:
+    """(side, batch) a model is timed at by default: its paper preset's training crop (else 256) and batch
+    (else 16, where the paper trains on single images)."""
+    data = prepare(RunRequest(model=model, data=dataset_of(model), preset="paper")).sections["data"]
+    batch = data.get("batch_size") or 1
+    return data.get("crop_size") or DEFAULT_SIZE, batch if batch > 1 else DEFAULT_BATCH
 TIMING_ONLY = {"perceptual_weights": "random", "pretrain_fraction": 0.0}
 DISTINCT_BATCHES = 4
 
@@ -55,15 +67,15 @@ class Case:
         if not timeable(self.model):
             raise UsageError(f"perf: {self.model!r} cannot be timed (valid: {', '.join(timeable_models())})")
         cls = MODELS[self.model]
-        data = DATASET_OF.get(self.model, "mri")
-        kwargs: dict[str, Any] = build_config(self.model, data, self.preset, cls, DATASETS[data])["model"]
+        data = dataset_of(self.model)
         params = parameters(cls)
-        kwargs.update({k: v for k, v in TIMING_ONLY.items() if k in params})
-        kwargs.update(in_channels=1, out_channels=1, image_size=self.size)
+        timing = {k: v for k, v in TIMING_ONLY.items() if k in params}
+        config = prepare(RunRequest(model=self.model, data=data, preset=self.preset, values={"model": timing}))
+        sizing: dict[str, Any] = {"in_channels": 1, "out_channels": 1, "image_size": self.size}
         if "scale" in params:
-            kwargs["scale"] = DATASETS[data].scale
+            sizing["scale"] = DATASETS[data].scale
         torch.manual_seed(0)
-        return cls(**kwargs)
+        return model_for(config, sizing)
 
     def batches(self, model: TranslationModel) -> list[dict[str, Any]]:
         """A few distinct batches in the datamodules' format (values are random: speed does not care)."""

@@ -9,19 +9,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from benchmark.config import build_config
-from benchmark.fast_paths import default_num_workers
-from datamodules import DATASETS
-from models.identity import IdentityModel
+from benchmark.run_config import RunRequest, build_datamodule, prepare
 
 
 def loader_rate(data: str, preset: str, seconds: float = 3.0, max_batches: int = 200) -> dict[str, Any]:
     """One measurement: setup time, then the training loader's rate over about `seconds` (epochs repeat)."""
-    config = build_config("identity", data, preset, IdentityModel, DATASETS[data])["data"]
-    config.setdefault("num_workers", default_num_workers())
+    config = prepare(RunRequest(model="identity", data=data, preset=preset))
     start = time.perf_counter()
-    datamodule = DATASETS[data](root=None, seed=0, **config)
-    datamodule.setup()
+    datamodule = build_datamodule(config)
     setup_s = time.perf_counter() - start
     loader = datamodule.train_dataloader()
     iterator, samples, pixels, batches = iter(loader), 0, 0, 0

@@ -38,7 +38,7 @@ import torch
 from benchmark import records
 from benchmark.errors import UsageError
 from benchmark.fast_paths import networks_of
-from benchmark.perf.cases import DEFAULT_BATCH, DEFAULT_SIZE, PAPER_SHAPES, Case, timeable_models, to_device
+from benchmark.perf.cases import Case, paper_shape, timeable_models, to_device
 from benchmark.perf.data_rate import loader_rate
 from benchmark.perf.flop_count import PeakTracker, inference_flops_per_image, train_flops_per_image
 from benchmark.perf.timing import PRECISIONS, inference_times, median, paired_step_times
@@ -90,7 +90,7 @@ class PerfOptions:
                    device="cuda" if cuda else "cpu", threads=args.threads, out=args.out)
 
     def shape(self, model: str) -> tuple[int, int]:
-        size, batch = PAPER_SHAPES.get(model, (DEFAULT_SIZE, DEFAULT_BATCH))
+        size, batch = paper_shape(model)
         return self.size or size, self.batch or batch
 
 
@@ -162,14 +162,11 @@ def train_measurement(case: Case, precision: str, options: PerfOptions, peak: fl
 
 def _log_every(case: Case) -> int:
     """The preset's `trainer.log_every_n_steps`: the Lightning loop logs as often as a run would."""
-    from benchmark.config import build_config
-    from benchmark.perf.cases import DATASET_OF
-    from datamodules import DATASETS
-    from models import MODELS
+    from benchmark.perf.cases import dataset_of
+    from benchmark.run_config import RunRequest, prepare
 
-    data = DATASET_OF.get(case.model, "mri")
-    config = build_config(case.model, data, case.preset, MODELS[case.model], DATASETS[data])
-    return int(config["trainer"].get("log_every_n_steps", 50))
+    config = prepare(RunRequest(model=case.model, data=dataset_of(case.model), preset=case.preset))
+    return int(config.trainer["log_every_n_steps"])
 
 
 def tg_measurements(options: PerfOptions) -> list[dict[str, Any]]:

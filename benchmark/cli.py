@@ -133,6 +133,11 @@ def build_parser() -> Parser:
     fetch.add_argument("--no-hash-check", action="store_true",
                        help="accept files without a published checksum (their SHA-256 is printed)")
     fetch.add_argument("--no-check", action="store_true", help="skip `data check` on the unpacked folder")
+    realism = data_sub.add_parser("realism", help="statistics of the synthetic default against a real folder")
+    realism.add_argument("--data", required=True)
+    realism.add_argument("--data-root", required=True)
+    realism.add_argument("--out", default=None, help="output folder (default: $RESULTS_DIR/realism)")
+    realism.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     return parser
 
 
@@ -329,7 +334,28 @@ def cmd_data_download(args: argparse.Namespace) -> int:
     return 0
 
 
-DATA_COMMANDS = {"check": cmd_data_check, "download": cmd_data_download}
+def cmd_data_realism(args: argparse.Namespace) -> int:
+    from benchmark import realism, records
+    from benchmark.config import parameters
+    from benchmark.run_config import RunRequest, build_datamodule, prepare
+
+    if not os.path.isdir(args.data_root):
+        raise BenchError(f"--data-root {args.data_root} does not exist or is not a folder")
+    overrides = tuple(item for group in args.overrides for item in group.split())
+    synthetic_config = prepare(RunRequest(model="identity", data=args.data, overrides=overrides))
+    if "train_source" in parameters(synthetic_config.data_cls):  # every real image a test image, as `evaluate`
+        overrides = (*overrides, "data.train_source=synthetic")
+    real_config = prepare(RunRequest(model="identity", data=args.data, data_root=args.data_root,
+                                     overrides=overrides))
+    report = realism.compare(build_datamodule(synthetic_config), build_datamodule(real_config))
+    out = Path(args.out) if args.out else records.results_dir() / "realism"
+    paths = realism.write_report(report, out, args.data)
+    print(realism.format_table(report))
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+DATA_COMMANDS = {"check": cmd_data_check, "download": cmd_data_download, "realism": cmd_data_realism}
 COMMANDS = {"run": cmd_run, "status": cmd_status, "list": cmd_list, "leaderboard": cmd_leaderboard,
             "evaluate": cmd_evaluate, "perf": cmd_perf}
 

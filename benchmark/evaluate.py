@@ -21,7 +21,7 @@ import torch
 from benchmark import records
 from benchmark.config import FILE_SECTIONS, load_yaml, parameters
 from benchmark.errors import BenchError, UsageError
-from benchmark.evaluation import evaluator_for, summarise
+from benchmark.evaluation import evaluator_for
 from benchmark.run_config import RunConfig, build_datamodule, derived, model_for, prepare, saved_request
 from benchmark.test_results import TestResults
 from benchmark.trainer import scoring_trainer
@@ -94,7 +94,7 @@ def evaluate(checkpoint: str, data: str | None = None, data_root: str | None = N
     results = TestResults()
     trainer = scoring_trainer(config, model, [results])
     trainer.test(model, datamodule=datamodule, verbose=False)
-    summary = summarise(results.rows, model.evaluator.metrics, datamodule.volumetric)
+    summary = model.evaluator.summary(results.rows)
     result = {"status": "complete", "checkpoint": str(path), "model": config.model, "dataset": config.data,
               "preset": config.preset, "seed": config.seed, "data_source": data_root or "synthetic",
               **summary, "better": model.evaluator.better()}

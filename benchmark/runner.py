@@ -23,7 +23,6 @@ import torch
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from benchmark import records
-from benchmark.evaluation import summarise
 from benchmark.figures import save_sample_figure
 from benchmark.flops import gflops_per_image
 from benchmark.memory import PeakMemory
@@ -66,10 +65,10 @@ def fit(config: RunConfig, model: TranslationModel, datamodule: PairedDataModule
 
 def score(fitted: Fitted, model: TranslationModel, datamodule: PairedDataModule,
           results: TestResults) -> dict[str, Any]:
-    """Test the best checkpoint; the test set's summary (means, per volume and per tag)."""
+    """Test the best checkpoint; the test set's summary (means, per tag, per volume and volume protocols)."""
     fitted.trainer.test(model, datamodule=datamodule, ckpt_path=fitted.checkpoint, verbose=False,
                         weights_only=True)
-    return summarise(results.rows, model.evaluator.metrics, datamodule.volumetric)
+    return model.evaluator.summary(results.rows)
 
 
 def parameter_counts(model: TranslationModel) -> dict[str, int]:
@@ -105,8 +104,10 @@ def measure(fitted: Fitted, model: TranslationModel, datamodule: PairedDataModul
             "wall_seconds": time.perf_counter() - wall_start, "device": records.environment()["device"]}
 
 
-def write_outputs(out: Path, results: TestResults) -> None:
+def write_outputs(out: Path, results: TestResults, model: TranslationModel) -> None:
     records.write_csv(out / "per_image.csv", results.rows)
+    if model.evaluator.volume_rows:
+        records.write_csv(out / "per_volume.csv", model.evaluator.volume_rows)
     save_sample_figure(out / "sample.png", results.samples)
     save_samples(out / SAMPLES_FILE, results.sample_ids, results.samples)
 
@@ -172,7 +173,7 @@ def execute(config: RunConfig, callbacks: list[L.Callback] | None = None,
         summary = score(fitted, model, datamodule, results)
         if trainer.global_rank != 0:
             return record
-        write_outputs(out, results)
+        write_outputs(out, results, model)
         record.update(status="complete", **summary, better=model.evaluator.better(),
                       efficiency=measure(fitted, model, datamodule, memory, wall_start),
                       notes={**model.record_notes(), **({"preset": config.notes} if config.notes else {})},

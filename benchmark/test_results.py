@@ -47,3 +47,4 @@ class TestResults(L.Callback):
         for row in rows:
             unique.setdefault(row["id"], row)  # padded duplicates carry identical values
         self.rows = sorted(unique.values(), key=lambda r: r["id"])
+        pl_module.evaluator.gather()  # on every rank: the volume protocols score whole volumes

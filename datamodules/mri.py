@@ -3,12 +3,17 @@
 Samples are axial slices; ids are ``<subject>/z<slice>`` so metrics are also averaged per volume, and the
 batch ``mask`` is the brain mask (metrics are computed inside it). Sources:
 
-- **Synthetic default** (``root=None``): one procedural brain per subject (`synthetic.brain_phantom`), imaged
-  at 3 T and at 64 mT from the same tissue fractions (`forward.mri_signal`: field-dependent relaxation times,
+- **Synthetic default** (``root=None``): one brain per subject, by default the MNI152 template deformed per
+  subject (``anatomy="template"``, `synthetic.template_brain`: real anatomy), or the procedural phantom
+  (``anatomy="phantom"``, `synthetic.brain_phantom`), imaged at 3 T and at 64 mT from the same tissue fractions (`forward.mri_signal`: field-dependent relaxation times,
   so the contrast differs) with the 64 mT acquisition of `forward.low_field` (thick slices, coarse k-space,
   Rician noise, bias). ``subjects`` = (train, val, test) counts; a subject's anatomy and noise depend only on
   (``data_seed``, split, index), so changing one split's size leaves the others' images unchanged.
   ``data_seed`` is fixed (0) so every training seed is scored on one test set; null follows the run seed.
+  ``skull_strip`` (default true) images only the intracranial tissue (scalp fat and skull become air before
+  either acquisition), as simulate mode images a skull-stripped 3 T volume: the real high-field sets read
+  here (IXI after HD-BET in the shared sample) are skull-stripped, so a model trained on heads with scalp
+  would meet a different input at test time.
 - **Real data** (``root=PATH``, layouts in `readers.nifti`): ``mode="paired"`` reads 64 mT / 3 T pairs;
   ``mode="simulate"`` reads 3 T volumes only and simulates their 64 mT partners (contrast re-mapped from an
   intensity clustering, then the same acquisition model); ``mode="auto"`` (default) picks ``paired`` when a
@@ -26,7 +31,7 @@ skipped; ``slices_per_subject`` keeps that many central slices (synthetic defaul
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -46,13 +51,15 @@ from datamodules.forward.low_field import (
     slab_margin,
     thick_slices,
 )
-from datamodules.forward.mri_signal import weighted_image
+from datamodules.forward.mri_signal import TISSUES, weighted_image
 from datamodules.readers import nifti
 from datamodules.synthetic import image_rng
 from datamodules.synthetic.brain_phantom import Phantom, brain_phantom
+from datamodules.synthetic.template_brain import template_subject
 
 MRIMode = Literal["auto", "paired", "simulate"]
 Contrast = Literal["T1", "T2"]
+Anatomy = Literal["template", "phantom"]  # synthetic subjects: the deformed MNI152 template or the phantom
 TrainSource = Literal["real", "synthetic"]  # where a real root's training and validation subjects come from
 SNR = bounded("SNR", float, 0.5)  # the 64 mT image's signal-to-noise ratio in white matter
 InplaneFactor = bounded("InplaneFactor", float, 1.0, 8.0)  # 64 mT in-plane voxel size over 3 T's
@@ -92,6 +99,8 @@ class MRIDataModule(PairedDataModule):
         slice_factor        64 mT slice thickness in grid slices (2)
         data_seed           seed of the synthetic anatomy and noise, and of the real-data split (0; null: the run seed)
         train_source        "real" | "synthetic" (real data only: every real subject is then a test subject)
+        anatomy             "template" | "phantom": the synthetic subjects' anatomy (template: real brains)
+        skull_strip         synthetic subjects without scalp and skull, as skull-stripped real data (true)
     """
 
     name = "mri"
@@ -117,10 +126,12 @@ class MRIDataModule(PairedDataModule):
                  slices_per_subject: PositiveInt | None = None, mode: MRIMode = "auto", snr: SNR = 10.0,
                  snr_highfield: NonNegativeFloat = 40.0, bias: ClosedUnitInterval = 0.2,
                  inplane_factor: InplaneFactor = 1.6, slice_factor: SliceFactor = 2,
-                 data_seed: NonNegativeInt | None = 0, train_source: TrainSource = "real") -> None:
+                 data_seed: NonNegativeInt | None = 0, train_source: TrainSource = "real",
+                 anatomy: Anatomy = "template", skull_strip: bool = True) -> None:
         super().__init__(root=root, batch_size=batch_size, eval_batch_size=eval_batch_size,
                          crop_size=crop_size, num_workers=num_workers, seed=seed)
-        self.contrast, self.mode, self.train_source = contrast, mode, train_source
+        self.contrast, self.mode, self.train_source, self.anatomy = contrast, mode, train_source, anatomy
+        self.skull_strip = bool(skull_strip)
         if root is None and self.mode != "auto":
             raise UsageError(f"data.mode={mode!r} reads real data: give a data root (DATA_ROOT / "
                              "--data-root); the synthetic default needs no mode")
@@ -147,15 +158,18 @@ class MRIDataModule(PairedDataModule):
                 for split in SPLITS}
 
     def synthetic_subject(self, split: str, index: int) -> tuple[Volume, Phantom]:
-        """Image one phantom at 3 T and at 64 mT; the 64 mT slice k is the thick slab centred on 3 T slice k.
+        """Image one subject at 3 T and at 64 mT; the 64 mT slice k is the thick slab centred on 3 T slice k.
 
         Returns the kept slices and the phantom (all generated slices): kept slice k is phantom slice
         k + m, and its 64 mT slab spans phantom slices k .. k + 2m, with m = ``slab_margin(slice_factor)``.
         """
         keep = self.slices_per_subject or SYNTHETIC_SLICES
         factor, margin = self.acquisition.slice_factor, slab_margin(self.acquisition.slice_factor)
-        phantom = brain_phantom(image_rng(self.data_seed, split, index, "anatomy"), size=self.size,
-                                n_slices=keep + 2 * margin)
+        generate = template_subject if self.anatomy == "template" else brain_phantom
+        phantom = generate(image_rng(self.data_seed, split, index, "anatomy"), size=self.size,
+                           n_slices=keep + 2 * margin)
+        if self.skull_strip:
+            phantom = strip_skull(phantom)
         rng = image_rng(self.data_seed, split, index, "acquisition")
         centre = slice(margin, margin + keep)
         wm = phantom.fraction("wm")
@@ -221,6 +235,13 @@ class MRIDataModule(PairedDataModule):
                         "id": [f"{scan.subject}/z{k:03d}" for k in keep]})
         return out
 
+    @property
+    def volume_protocols(self) -> dict[str, dict[str, Any]]:
+        """Whole-volume scoring (`benchmark.volume_protocols`): true volume metrics (fastMRI reports per-volume
+        figures), the ULF-EnC challenge protocol of the LoHiResGAN authors, and morphometry (LoHiResGAN's
+        paper judges synthetic 3 T images by brain tissue volumes)."""
+        return {"volume": {}, "ulf_enc": {}, "morphometry": {"contrast": self.contrast}}
+
     def summary(self) -> dict[str, Any]:
         out = super().summary()
         out.update(contrast=self.contrast, mode=self.resolved_mode)
@@ -228,6 +249,15 @@ class MRIDataModule(PairedDataModule):
 
 
 # --- helpers -----------------------------------------------------------------------------------------------
+def strip_skull(phantom: Phantom) -> Phantom:
+    """The phantom with scalp fat and skull turned to air (background): a skull-stripped head."""
+    fractions = phantom.fractions.copy()
+    air, removed = TISSUES.index("background"), [TISSUES.index("fat"), TISSUES.index("skull")]
+    fractions[air] += fractions[removed].sum(axis=0)
+    fractions[removed] = 0.0
+    return replace(phantom, fractions=fractions)
+
+
 def split_subjects(names: list[str], seed: int, root: Path | str = "") -> dict[str, str]:
     """Subject-level split: sorted names shuffled by ``seed``; ~20 % test and ~10 % val, each at least one."""
     n = len(names)

@@ -158,7 +158,8 @@ def test_evaluate_refuses_model_options(results_dir, tmp_path, capsys):
 
 # -- the import rule ------------------------------------------------------------------------------------------
 PROTOCOL_LEAVES = {"benchmark.errors", "benchmark.metrics", "benchmark.evaluation", "benchmark.registry",
-                   "benchmark.option_types", "benchmark.piqe", "benchmark.ratios"}
+                   "benchmark.option_types", "benchmark.piqe", "benchmark.ratios", "benchmark.volume_protocols",
+                   "benchmark.morphometry"}
 
 
 def _imports(path: Path) -> set[str]:

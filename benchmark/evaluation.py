@@ -205,6 +205,8 @@ def summarise(rows: list[dict[str, Any]], metrics: Iterable[str], volumetric: bo
         "input": {m: _mean([r[f"input_{m}"] for r in rows]) for m in metrics},
         "images": len(rows),
     }
+    if headline:  # the report reads per_image.csv with the same filter (benchmark.report.per_image)
+        out["headline"] = dict(headline)
     if rows and any(f"target_{m}" in rows[0] for m in metrics):
         out["target"] = means(rows, "target_")
     if ratio_gains(rows, metrics):

@@ -229,6 +229,24 @@ def _breakdowns(table: Table) -> list[str]:
     return out
 
 
+def _blocks(table: Table) -> list[str]:
+    """The papers' own evaluations (`benchmark.report.blocks`), one small table each, never ranked."""
+    out = []
+    for block in table.blocks:
+        out.append(f"<h3>{escape(block.title)}</h3>")
+        if block.note:
+            out.append(f'<p class="note">{escape(block.note)}</p>')
+        out.append('<table class="breakdown"><thead><tr><th class="name">model</th>'
+                   + "".join(f"<th>{escape(h)}</th>" for h in block.headings) + "</tr></thead><tbody>")
+        for name, values in block.rows:
+            css = ' class="floor"' if name == "input" else ""
+            out.append(f'<tr{css}><td class="name">{escape(name)}</td>'
+                       + "".join(f"<td>{escape(fmt(values.get(c), c.split(':')[0].split('/')[-1]))}</td>"
+                                 for c in block.columns) + "</tr>")
+        out.append("</tbody></table>")
+    return out
+
+
 def _failures(table: Table) -> list[str]:
     if not table.failed:
         return []
@@ -315,7 +333,8 @@ def render(report: Report, root: Path) -> str:
         body += [f'<section id="{slug(table.key)}"><h2>{escape(table.dataset)} — preset {escape(table.preset)}</h2>',
                  f'<p class="summary">{escape(summary_line(table))}</p>',
                  f'<p class="note">Data: {escape(", ".join(table.data_sources) or "n/a")}. {escape(where)}</p>']
-        body += _main_table(table) + _table_notes(table) + _uncertainty(table) + _breakdowns(table) + _failures(table)
+        body += (_main_table(table) + _table_notes(table) + _uncertainty(table) + _breakdowns(table)
+                 + _blocks(table) + _failures(table))
         body += _published(report, table.dataset)
         body += _figures(report, table, root) + ["</section>"]
     body += _sweeps(report)

@@ -82,6 +82,18 @@ def breakdown_lines(table: Table) -> list[str]:
     return lines
 
 
+def block_lines(table: Table) -> list[str]:
+    """The papers' own evaluations (`benchmark.report.blocks`), one small table each, never ranked."""
+    lines: list[str] = []
+    for block in table.blocks:
+        lines += ["", f"{esc(block.title)}" + (f" ({esc(block.note)})" if block.note else "") + ":", ""]
+        lines += [_row(["model", *[esc(h) for h in block.headings]]), "|" + "---|" * (len(block.columns) + 1)]
+        for name, values in block.rows:
+            shown = "*input*" if name == "input" else esc(name)
+            lines.append(_row([shown, *[fmt(values.get(c), c.split(":")[0].split("/")[-1]) for c in block.columns]]))
+    return lines
+
+
 def failure_lines(table: Table) -> list[str]:
     if not table.failed:
         return []
@@ -152,7 +164,8 @@ def render(report: Report) -> str:
                   + ("Full-reference metrics inside the dataset's mask." if table.masked else
                      "Full-reference metrics on the whole image." if table.masked is False else ""), ""]
         lines += [f"**Summary:** {esc(summary_line(table))}", ""]
-        lines += table_lines(table) + uncertainty_lines(table) + breakdown_lines(table) + failure_lines(table)
+        lines += (table_lines(table) + uncertainty_lines(table) + breakdown_lines(table) + block_lines(table)
+                  + failure_lines(table))
         lines += published_lines(report, table.dataset) + figure_lines(report, table) + [""]
     lines += sweep_lines(report)
     lines += ["## Protocol", ""] + [f"- {line}" for line in protocol_lines()]

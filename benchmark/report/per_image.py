@@ -31,9 +31,17 @@ def read_rows(run_dir: str | Path) -> list[dict[str, Any]]:
         return [{k: (v if k == "id" else _number(v)) for k, v in row.items()} for row in csv.DictReader(handle)]
 
 
+def headline_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of a run's per_image.csv that its headline means are over (its record's `headline`, e.g. NIR's
+    NIR-IIa images only; every row when it has none): what the tables, statistics and figures use."""
+    rows = read_rows(record["_dir"])
+    wanted = record.get("headline") or {}
+    return [r for r in rows if all(r.get(tag) == value for tag, value in wanted.items())] or rows
+
+
 def load(runs: list[dict[str, Any]]) -> PerImage:
-    """Per seed, per image id, the row of the run of that seed."""
-    return {int(r["seed"]): {str(row["id"]): row for row in read_rows(r["_dir"])} for r in runs if "_dir" in r}
+    """Per seed, per image id, the headline row of the run of that seed."""
+    return {int(r["seed"]): {str(row["id"]): row for row in headline_rows(r)} for r in runs if "_dir" in r}
 
 
 def per_image_means(values: PerImage, metric: str) -> list[float]:

@@ -29,6 +29,7 @@ from benchmark import results
 from benchmark.metrics import METRICS
 from benchmark.records import folder_name, seed_of_folder, started
 from benchmark.report import per_image, table_stats, units
+from benchmark.report.blocks import Block, record_blocks
 from benchmark.report.ranking import PairTest, RankAnalysis
 from benchmark.report.significance import ALPHA
 
@@ -78,6 +79,7 @@ class Table:
     unit: str = "image"
     unit_source: str = ""
     ranking: RankAnalysis | None = None
+    blocks: list[Block] = field(default_factory=list)  # the papers' own evaluations (`blocks`)
 
     @property
     def max_seeds(self) -> int:
@@ -205,7 +207,8 @@ def build_table(dataset: str, preset: str, group: list[dict[str, Any]]) -> Table
     failed = [r for r in group if r.get("status") != "complete"]
     sources = sorted({str(r.get("data_source", "synthetic")) for r in complete})
     return Table(dataset, preset, metrics, rows, floor, target, best, failed, _breakdowns(rows, complete),
-                 sources, masked=_masked(complete), unit=unit, unit_source=unit_source, ranking=ranking)
+                 sources, masked=_masked(complete), unit=unit, unit_source=unit_source, ranking=ranking,
+                 blocks=record_blocks(rows, metrics))
 
 
 def _masked(complete: list[dict[str, Any]]) -> bool | None:

@@ -94,16 +94,18 @@ def test_sigterm_records_an_interrupted_run_that_resumes_and_fresh_starts_over(t
     record = json.loads((interrupted / "metrics.json").read_text())
     assert record["status"] == "interrupted" and "SIGTERM" in record["reason"]
 
-    code, out = finish(start(results, *GAN, "--fresh"))  # starts over in a folder of its own
-    assert code == 0, out[-3000:]
-    assert len(folders(results)) == 2
-    assert json.loads((interrupted / "metrics.json").read_text())["status"] == "interrupted"
-
     code, out = finish(start(results, *GAN))  # resumes the interrupted one
     assert code == 0, out[-3000:]
-    assert len(folders(results)) == 2
+    assert len(folders(results)) == 1
     record = json.loads((interrupted / "metrics.json").read_text())
     assert record["status"] == "complete" and record["resumed_from_step"] >= 2
+
+    code, out = finish(start(results, *GAN, "--fresh"))  # starts over: a second attempt, a folder of its own
+    assert code == 0, out[-3000:]
+    assert len(folders(results)) == 2
+    code, out = finish(start(results, *GAN))  # the newest attempt is complete: nothing is trained again
+    assert code == 0 and "already complete" in out, out[-3000:]
+    assert len(folders(results)) == 2
 
 
 def test_two_processes_writing_at_once_leave_valid_records_and_leaderboard(tmp_path):

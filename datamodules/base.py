@@ -50,6 +50,13 @@ class Split:
             raise DataError(f"split has {len(self.source)} sources, {len(self.target)} targets, {n} ids")
         if len(set(self.ids)) != n:
             raise DataError("image ids within a split must be unique")
+        for image_id in self.ids:  # a file name that is not UTF-8 (surrogate-escaped) cannot be recorded
+            try:
+                image_id.encode("utf-8")
+            except UnicodeEncodeError:
+                shown = image_id.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                raise DataError(f"file name {shown!r} is not valid UTF-8: rename it (per-image results are "
+                                "keyed on the name)") from None
         for name, values in (("mask", self.mask), ("source_lr", self.source_lr), *self.aux.items(),
                              *self.tags.items()):
             if values is not None and len(values) != n:

@@ -378,3 +378,43 @@ MORE_DATA_CASES: list[tuple[str, str, Callable[[Path], None], int, list[str]]] =
 @pytest.mark.parametrize("command", ["run", "check"])
 def test_bad_data_found_before_training(case, data, build, code, fragments, command, tmp_path, populated, capsys):
     test_bad_data(case, data, build, code, fragments, command, tmp_path, populated, capsys)
+
+
+# -- operating-system failures -----------------------------------------------------------------------------------
+@pytest.fixture()
+def tiny_disk(tmp_path: Path):
+    """A 1 MiB tmpfs (tests run as root in CI containers; skipped where mounting is not permitted)."""
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], check=False,
+                             capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode(errors='replace').strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=False)
+
+
+def test_a_full_disk_says_no_space_left_and_keeps_what_was_written(tiny_disk, monkeypatch, capsys):
+    monkeypatch.setenv("RESULTS_DIR", str(tiny_disk))
+    old = tiny_disk / "runs" / "mri" / "unet" / "smoke" / "20200101-000000-seed0-aaaaaa"
+    old.mkdir(parents=True)
+    (old / "metrics.json").write_text(json.dumps({"status": "complete", "model": "unet"}))
+    before = snapshot(tiny_disk)
+    result = main([*RUN, "--no-leaderboard"])
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert result == 1 and "Traceback" not in err
+    assert len(errors) == 1 and "no space left on " + str(tiny_disk) in errors[0], err[-2000:]
+    assert {k: v for k, v in snapshot(tiny_disk).items() if k in before} == before
+    (record,) = [json.loads(p.read_text()) for p in tiny_disk.glob("runs/*/*/*/seed0-*/metrics.json")]
+    assert record["status"] == "interrupted" and "no space left on" in record["reason"]  # resumable
+
+
+def test_a_read_only_results_folder_is_named(tiny_disk, monkeypatch, capsys):
+    subprocess.run(["mount", "-o", "remount,ro", str(tiny_disk)], check=True)
+    monkeypatch.setenv("RESULTS_DIR", str(tiny_disk))
+    result = main([*RUN, "--no-leaderboard"])
+    check_one_line(capsys.readouterr().err, result, 1,
+                   [f"results directory {tiny_disk} is not writable (Read-only file system)"])

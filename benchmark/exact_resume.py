@@ -11,7 +11,9 @@ model's own state (CycleGAN's image pools) is its `on_save_checkpoint`. This cal
   pipeline draws nothing from these states (its draws come from (seed, epoch)), so workers have no state
   of their own to carry.
 - the training seconds spent before the checkpoint, so `efficiency.train_seconds` of a resumed run counts
-  the time before the crash too (`train_seconds_before`).
+  the time before the crash too (`train_seconds`). Training time is the time in Lightning's training loop
+  (`on_train_start` to `on_train_end`), summed over the processes that got it there: what an uninterrupted
+  run spends, without each restart's start-up.
 """
 from __future__ import annotations
 
@@ -59,15 +61,26 @@ class ExactResume(Callback):
 
     def __init__(self) -> None:
         self.train_seconds_before = 0.0
+        self.measured = False  # whether this fit trained or resumed (else the caller's own clock counts)
         self._pending: dict[str, Any] | None = None
-        self._start = time.perf_counter()
+        self._start: float | None = None
+        self._end: float | None = None
 
     @property
     def state_key(self) -> str:
         return "ExactResume"
 
-    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._start = time.perf_counter()
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._start, self._end, self.measured = time.perf_counter(), None, True
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._end = time.perf_counter()
+
+    def seconds(self) -> float:
+        """Training seconds so far, those before the checkpoint resumed from included."""
+        if self._start is None:
+            return self.train_seconds_before
+        return self.train_seconds_before + (self._end or time.perf_counter()) - self._start
 
     def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any,
                              batch_idx: int) -> None:
@@ -87,14 +100,16 @@ class ExactResume(Callback):
             sampler.mark(trainer.current_epoch + 1, 0)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"random": random_states(),
-                "train_seconds": self.train_seconds_before + time.perf_counter() - self._start}
+        return {"random": random_states(), "train_seconds": self.seconds()}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self._pending = state_dict["random"]
         self.train_seconds_before = float(state_dict["train_seconds"])
+        self.measured = True
 
 
-def train_seconds_before(trainer: L.Trainer) -> float:
-    """Training seconds the checkpoint a fit resumed from had already spent (0 for a fresh fit)."""
-    return sum(c.train_seconds_before for c in trainer.callbacks if isinstance(c, ExactResume))
+def train_seconds(trainer: L.Trainer, fallback: float) -> float:
+    """The fit's training seconds across resumes; `fallback` (the caller's clock) for a trainer without
+    this callback or a fit that neither trained nor resumed."""
+    found = [c for c in trainer.callbacks if isinstance(c, ExactResume) and c.measured]
+    return found[0].seconds() if found else fallback

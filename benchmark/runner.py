@@ -25,7 +25,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from benchmark import records
 from benchmark.errors import StorageError
 from benchmark.evaluation import summarise
-from benchmark.exact_resume import train_seconds_before
+from benchmark.exact_resume import train_seconds
 from benchmark.figures import save_sample_figure
 from benchmark.flops import gflops_per_image
 from benchmark.memory import PeakMemory
@@ -63,8 +63,8 @@ def fit(config: RunConfig, model: TranslationModel, datamodule: PairedDataModule
     if model.trainable:
         trainer.fit(model, datamodule=datamodule, ckpt_path=held.ckpt_path, weights_only=True)
         checkpoint = trainer.checkpoint_callback.best_model_path or None
-    # A resumed fit adds the training time its checkpoint had spent before the interruption.
-    return Fitted(trainer, checkpoint, time.perf_counter() - start + train_seconds_before(trainer))
+    # Time in the training loop, a resumed fit's before the interruption included (`benchmark.exact_resume`).
+    return Fitted(trainer, checkpoint, train_seconds(trainer, fallback=time.perf_counter() - start))
 
 
 def score(fitted: Fitted, model: TranslationModel, datamodule: PairedDataModule,

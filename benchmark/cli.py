@@ -166,7 +166,7 @@ def requests_from_args(args: argparse.Namespace) -> list[Any]:
     seeds = list(range(args.seeds)) if args.seeds else [seed]
     common = {"preset": args.preset or run.get("preset", "quick"), "data_root": data_root,
               "devices": str(args.devices or execution.get("devices", "auto")),
-              "num_nodes": args.num_nodes or execution.get("num_nodes", 1),
+              "num_nodes": args.num_nodes if args.num_nodes is not None else execution.get("num_nodes", 1),
               "logger": args.logger or execution.get("logger", "csv"),
               "compile": args.compile or bool(execution.get("compile", False)),
               "overrides": tuple(item for group in args.overrides for item in group.split()),

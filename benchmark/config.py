@@ -89,12 +89,38 @@ def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+class UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping (PyYAML keeps the last silently, so a
+    file saying `lr:` twice would run with a value its reader may not see)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, typing.Hashable):
+                continue  # the base class reports an unhashable key
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    problem=f"duplicate key {key!r} (line {key_node.start_mark.line + 1})",
+                    problem_mark=key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def safe_load_unique(stream: Any) -> Any:
+    loader = UniqueKeyLoader(stream)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 def load_yaml(path: Path, what: str, sections: tuple[str, ...] | None = None) -> dict[str, Any]:
     """A YAML mapping; with `sections`, every top-level key must be one of them (a misspelled `modle:` is
     an error naming it, not silently dropped) and each section a mapping."""
     try:
         with open(path, encoding="utf-8") as handle:
-            loaded = yaml.safe_load(handle) or {}
+            loaded = safe_load_unique(handle) or {}
     except FileNotFoundError:
         raise UsageError(f"{what} {path} does not exist") from None
     except IsADirectoryError:

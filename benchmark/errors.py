@@ -26,6 +26,13 @@ class DataError(BenchError):
     exit_code = 1
 
 
+class StorageError(BenchError):
+    """The file system refused a write (full, read-only, no permission). Like an interruption, it stops the
+    run (and a matrix: the next run would meet the same disk) and leaves it resumable."""
+
+    exit_code = 1
+
+
 def exit_code_of(command: Callable[[], int]) -> int:
     """Run a CLI command: a user-facing error, Ctrl-C or SIGTERM becomes one line on stderr and an exit code."""
     try:

@@ -9,18 +9,23 @@ A leaf of the protocol modules: models and datamodules may import it.
 """
 from __future__ import annotations
 
+import math
 import types
 import typing
 from typing import Any, Literal, Union
 
 from jsonargparse.typing import (
     ClosedUnitInterval,
-    NonNegativeFloat,
     NonNegativeInt,
-    PositiveFloat,
     PositiveInt,
     restricted_number_type,
 )
+
+# jsonargparse's PositiveFloat / NonNegativeFloat accept inf, which trains to NaN and fails only at scoring.
+PositiveFloat = restricted_number_type("FinitePositiveFloat", float, [(">", 0), ("<", math.inf)],
+                                       docstring="a finite number > 0")
+NonNegativeFloat = restricted_number_type("FiniteNonNegativeFloat", float, [(">=", 0), ("<", math.inf)],
+                                          docstring="a finite number >= 0")
 
 _BOUNDED: dict[Any, str] = {}
 

@@ -8,6 +8,7 @@ written last, and a folder without it is a run still in progress.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import os
@@ -23,7 +24,7 @@ from typing import Any, BinaryIO
 
 import yaml
 
-from benchmark.errors import BenchError
+from benchmark.errors import BenchError, StorageError
 
 REPO = Path(__file__).resolve().parents[1]
 TMP_SUFFIX = ".tmp"  # what `atomic_write` leaves behind when killed mid-write
@@ -84,12 +85,44 @@ def ensure_writable(path: Path) -> None:
                          "set RESULTS_DIR to a writable folder") from None
 
 
+# errno -> what the user is told (then the path); anything else keeps its own message.
+PLAIN_WRITE_ERRORS = {errno.ENOSPC: "no space left on", errno.EDQUOT: "disk quota exceeded on",
+                      errno.EROFS: "read-only file system at", errno.EACCES: "permission denied writing to",
+                      errno.EPERM: "permission denied writing to"}
+NEARLY_FULL = 1 << 20  # bytes free under which a failed write is put down to a full disk
+
+
+def _free_bytes(folder: Path) -> int | None:
+    try:
+        stats = os.statvfs(folder)
+    except OSError:
+        return None
+    return stats.f_bavail * stats.f_frsize
+
+
+def storage_error(exc: BaseException, path: Path) -> StorageError | None:
+    """A failed write in plain words, or None when it was not the file system's doing. torch's writer turns
+    a full disk into a RuntimeError ("unexpected pos ..."), so a failed write on a nearly full file
+    system counts as a full one."""
+    words = PLAIN_WRITE_ERRORS.get(exc.errno) if isinstance(exc, OSError) else None
+    if words is None and isinstance(exc, (OSError, RuntimeError)):
+        free = _free_bytes(path.parent)
+        words = "no space left on" if free is not None and free < NEARLY_FULL else None
+    if words is None:
+        return None
+    return StorageError(f"{words} {path.parent} (writing {path.name}); earlier checkpoints and records are "
+                        "kept: make room or fix the folder, then rerun the same command to resume")
+
+
 def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
     """`write` fills a temporary file beside `path`, which is synced and renamed over `path`: a reader, or a
     process killed mid-write, sees the old file or the new one, never a part (`.<name>.*.tmp` is left at
     worst)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
+    except OSError as exc:
+        raise (storage_error(exc, path) or exc) from None
     try:
         os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as handle:
@@ -97,8 +130,11 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
+        plain = storage_error(exc, path)  # before the partial file goes and frees its space
         Path(tmp).unlink(missing_ok=True)
+        if plain is not None:
+            raise plain from None
         raise
 
 

@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.config import FILE_SECTIONS, SECTIONS, build_config, load_yaml, parameters, shrunk
-from benchmark.errors import UsageError
+from benchmark.errors import DataError, UsageError
 from benchmark.evaluation import evaluator_for
+from benchmark.metrics import SSIM_WINDOW
 from datamodules import DATASETS
 from datamodules.base import PairedDataModule
 from models import MODELS
@@ -120,8 +121,45 @@ def _check_execution(request: RunRequest) -> None:
         raise UsageError(f"--devices {request.devices!r}: expected auto, a count >= 1 or a list like 0,1")
     if isinstance(request.num_nodes, bool) or not isinstance(request.num_nodes, int) or request.num_nodes < 1:
         raise UsageError(f"--num-nodes {request.num_nodes!r}: expected an integer >= 1")
+    _check_devices_available(devices)
     if request.logger not in LOGGERS:
         raise UsageError(f"--logger {request.logger!r} is not one of {', '.join(LOGGERS)}")
+
+
+def _check_devices_available(devices: str) -> None:
+    """GPUs asked for exist here. A count on a machine without GPUs is that many CPU processes (DDP on
+    CPU); a list names GPUs."""
+    import torch
+
+    visible = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if "," in devices:
+        if not visible:
+            raise UsageError(f"--devices {devices}: a list names GPUs and none is visible here; "
+                             "give a count (CPU processes) or auto")
+        missing = [i for i in (int(p) for p in devices.split(",")) if i >= visible]
+        if missing:
+            raise UsageError(f"--devices {devices}: GPU {missing[0]} does not exist ({visible} visible)")
+    elif devices.isdigit() and visible and int(devices) > visible:
+        raise UsageError(f"--devices {devices}: only {visible} GPU(s) visible here")
+
+
+def check_image_sizes(datamodule: PairedDataModule) -> None:
+    """Sizes that would fail after training, refused before: evaluation images smaller than SSIM's window,
+    a training crop larger than a training image."""
+    where = datamodule.root or "the synthetic data"
+    for name in ("val", "test"):
+        h, w = min((tuple(t.shape[-2:]) for t in datamodule.splits[name].target), key=min)
+        if min(h, w) < SSIM_WINDOW:
+            raise DataError(f"{datamodule.name}: a {name} image under {where} is {h}x{w}, smaller than the "
+                            f"{SSIM_WINDOW}x{SSIM_WINDOW} window of SSIM")
+    crop = datamodule.crop_size
+    train = datamodule.splits["train"]
+    if crop:
+        h, w = min(((min(s.shape[-2], t.shape[-2]), min(s.shape[-1], t.shape[-1]))
+                    for s, t in zip(train.source, train.target)), key=min)
+        if crop > min(h, w):
+            raise UsageError(f"data.crop_size={crop} is larger than the smallest training image ({h}x{w}) "
+                             f"of {datamodule.name}")
 
 
 def prepare(request: RunRequest) -> RunConfig:
@@ -167,6 +205,7 @@ def build_datamodule(config: RunConfig) -> PairedDataModule:
     """The datamodule, set up (so bad data fails here, before anything is written)."""
     datamodule = config.data_cls(root=config.data_root, seed=config.seed, **config.sections["data"])
     datamodule.setup()
+    check_image_sizes(datamodule)
     return datamodule
 
 

@@ -23,6 +23,8 @@ import torch
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from benchmark import records
+from benchmark.errors import StorageError
+from benchmark.exact_resume import train_seconds
 from benchmark.figures import save_sample_figure
 from benchmark.flops import gflops_per_image
 from benchmark.memory import PeakMemory
@@ -60,7 +62,8 @@ def fit(config: RunConfig, model: TranslationModel, datamodule: PairedDataModule
     if model.trainable:
         trainer.fit(model, datamodule=datamodule, ckpt_path=held.ckpt_path, weights_only=True)
         checkpoint = trainer.checkpoint_callback.best_model_path or None
-    return Fitted(trainer, checkpoint, time.perf_counter() - start)
+    # Time in the training loop, a resumed fit's before the interruption included (`benchmark.exact_resume`).
+    return Fitted(trainer, checkpoint, train_seconds(trainer, fallback=time.perf_counter() - start))
 
 
 def score(fitted: Fitted, model: TranslationModel, datamodule: PairedDataModule,
@@ -114,9 +117,12 @@ def write_outputs(out: Path, results: TestResults, model: TranslationModel) -> N
 
 def _failure(exc: BaseException, record: dict[str, Any], out: Path, rank: int, writer: bool) -> bool:
     """Record a failure (the one place that classifies them); True when it was an interruption (Ctrl-C,
-    which Lightning turns into an exit inside fit, or SIGTERM), which the caller re-raises."""
-    interrupted = isinstance(exc, (KeyboardInterrupt, SystemExit))
-    if interrupted:
+    which Lightning turns into an exit inside fit, or SIGTERM, or a write the file system refused), which
+    the caller re-raises."""
+    interrupted = isinstance(exc, (KeyboardInterrupt, SystemExit, StorageError))
+    if isinstance(exc, StorageError):  # a full disk or read-only folder: stop, resumable, in plain words
+        reason = str(exc)
+    elif interrupted:
         signal = "SIGTERM" if isinstance(exc, SIGTERMException) else "Ctrl-C"
         reason = f"{signal}; rerun the same command to resume"
     else:

@@ -14,6 +14,7 @@ from lightning.pytorch.loggers import CSVLogger, Logger
 from benchmark.checkpoints import AtomicCheckpointIO, LastCheckpoint
 from benchmark.config import RUNNER_KEYS
 from benchmark.errors import UsageError
+from benchmark.exact_resume import ExactResume
 
 if TYPE_CHECKING:
     from benchmark.run_config import RunConfig
@@ -125,7 +126,7 @@ def make_trainer(config: RunConfig, out: Path, model: L.LightningModule,
                                  save_last=False, auto_insert_metric_name=False, enable_version_counter=False)
     last = LastCheckpoint(out / "checkpoints", every)
     fast = enable_fast_paths(model, compile=config.compile)
-    callbacks: list[Callback] = ([checkpoint, last] + ([] if tty else [PlainProgress()]) + fast.callbacks
+    callbacks: list[Callback] = ([checkpoint, last, ExactResume()] + ([] if tty else [PlainProgress()]) + fast.callbacks
                                  + list(extra_callbacks or []))
     return L.Trainer(**_placement(config, model), callbacks=callbacks,
                      logger=make_loggers(config.logger, out, out.name, config.saved()),

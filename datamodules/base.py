@@ -10,7 +10,9 @@ this base turns them into loaders that yield dicts
     <aux>          : extra per-image tensors of the image's size, optional (e.g. NIR tumour/normal masks)
     <tag>          : list[str], optional per-image tags (e.g. FMD noise level) copied into per-image rows
 
-Training batches are random crops (``crop_size``) with random flips; unpaired datasets draw the target of a
+Training batches are random crops (``crop_size``) with random flips, in an order and with draws that depend
+on the run's seed and the epoch only (``datamodules.sampling``: a resumed run sees what an uninterrupted one
+would); unpaired datasets draw the target of a
 training sample independently of its source. Evaluation batches are whole images, batched when all images
 of the split share a shape, one at a time otherwise.
 """
@@ -26,6 +28,7 @@ from torch.utils.data import DataLoader, Dataset
 from benchmark.errors import DataError, UsageError
 from benchmark.evaluation import unit_id
 from benchmark.option_types import NonNegativeInt, PositiveInt
+from datamodules.sampling import EpochSampler, ResumableLoader
 
 SPLITS = ("train", "val", "test")
 
@@ -48,6 +51,13 @@ class Split:
             raise DataError(f"split has {len(self.source)} sources, {len(self.target)} targets, {n} ids")
         if len(set(self.ids)) != n:
             raise DataError("image ids within a split must be unique")
+        for image_id in self.ids:  # a file name that is not UTF-8 (surrogate-escaped) cannot be recorded
+            try:
+                image_id.encode("utf-8")
+            except UnicodeEncodeError:
+                shown = image_id.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                raise DataError(f"file name {shown!r} is not valid UTF-8: rename it (per-image results are "
+                                "keyed on the name)") from None
         for name, values in (("mask", self.mask), ("source_lr", self.source_lr), *self.aux.items(),
                              *self.tags.items()):
             if values is not None and len(values) != n:
@@ -72,7 +82,9 @@ class _SplitDataset(Dataset):
     def __len__(self) -> int:
         return len(self.split)
 
-    def __getitem__(self, index: int) -> dict[str, Any]:
+    def __getitem__(self, item: int | tuple[int, int]) -> dict[str, Any]:
+        # Training keys are (index, draw seed) from `EpochSampler`: the augmentation is a function of them.
+        index, draw = item if isinstance(item, tuple) else (item, None)
         s = self.split
         sample: dict[str, Any] = {"source": s.source[index], "target": s.target[index], "id": s.ids[index]}
         if s.mask is not None:
@@ -83,15 +95,15 @@ class _SplitDataset(Dataset):
             sample[key] = values[index]
         if not self.train:
             return sample
-        # The global RNG is seeded by the runner (and per worker by Lightning): crops are reproducible.
+        generator = torch.Generator().manual_seed(draw) if draw is not None else None
         if self.unpaired:
-            other = int(torch.randint(len(s), (1,)))
+            other = int(torch.randint(len(s), (1,), generator=generator))
             sample["target"] = s.target[other]
         if self.crop_size:
-            sample = self._crop(sample)
-        return self._flip(sample)
+            sample = self._crop(sample, generator)
+        return self._flip(sample, generator)
 
-    def _crop(self, sample: dict[str, Any]) -> dict[str, Any]:
+    def _crop(self, sample: dict[str, Any], generator: torch.Generator | None) -> dict[str, Any]:
         size, scale = self.crop_size, self.scale
         _, h, w = sample["source"].shape
         th, tw = sample["target"].shape[-2:]
@@ -99,8 +111,8 @@ class _SplitDataset(Dataset):
         if size > min(h, w):
             raise UsageError(f"data.crop_size={size} is larger than an image of the split ({h}x{w})")
         # Offsets on the low-resolution grid so source_lr crops stay aligned with the high-resolution ones.
-        top = int(torch.randint((h - size) // scale + 1, (1,))) * scale
-        left = int(torch.randint((w - size) // scale + 1, (1,))) * scale
+        top = int(torch.randint((h - size) // scale + 1, (1,), generator=generator)) * scale
+        left = int(torch.randint((w - size) // scale + 1, (1,), generator=generator)) * scale
         out = {}
         for key, value in sample.items():
             if key == "source_lr":
@@ -113,8 +125,8 @@ class _SplitDataset(Dataset):
         return out
 
     @staticmethod
-    def _flip(sample: dict[str, Any]) -> dict[str, Any]:
-        flips = torch.rand(2)
+    def _flip(sample: dict[str, Any], generator: torch.Generator | None) -> dict[str, Any]:
+        flips = torch.rand(2, generator=generator)
         dims = [d for d, flip in ((-1, flips[0] < 0.5), (-2, flips[1] < 0.5)) if flip]
         if not dims:
             return sample
@@ -213,9 +225,14 @@ class PairedDataModule(L.LightningDataModule):
         if train and not self.crop_size and not split.uniform:
             batch_size = 1
         workers = self.num_workers
-        return DataLoader(dataset, batch_size=min(batch_size, len(split)), shuffle=train, drop_last=False,
-                          collate_fn=collate, num_workers=workers, persistent_workers=workers > 0,
-                          pin_memory=torch.cuda.is_available())
+        # The run's seed (set by the runner before the loaders exist) fixes each epoch's order
+        # (`datamodules.sampling`); the loader's own generator keeps its worker seeds off the global RNG.
+        seed = torch.initial_seed()
+        return ResumableLoader(dataset, batch_size=min(batch_size, len(split)),
+                               sampler=EpochSampler(len(split), seed) if train else None, drop_last=False,
+                               collate_fn=collate, num_workers=workers, persistent_workers=workers > 0,
+                               pin_memory=torch.cuda.is_available(),
+                               generator=torch.Generator().manual_seed(seed))
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", train=True)

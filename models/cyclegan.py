@@ -77,6 +77,7 @@ class CycleGANModel(GANModel):
         self.discriminator_b = init_normal(PatchDiscriminator(out_channels, ndf, d_layers, norm))
         self.pool_a, self.pool_b = ImagePool(pool_size), ImagePool(pool_size)
         self._previous_targets: torch.Tensor | None = None
+        self._restored_targets: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return padded_apply(self.generator, x, 4)  # two stride-2 down-samplings
@@ -95,8 +96,22 @@ class CycleGANModel(GANModel):
     def discriminators(self) -> list[torch.nn.Module]:
         return [self.discriminator_a, self.discriminator_b]
 
-    def on_fit_start(self) -> None:
-        self._previous_targets = None
+    def on_fit_start(self) -> None:  # after a resume: the checkpoint's (on_load_checkpoint runs first)
+        restored, self._restored_targets = self._restored_targets, None
+        self._previous_targets = restored.to(self.device) if restored is not None else None
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """The pools and the held-back targets decide the next steps: a resumed run needs them."""
+        previous = self._previous_targets
+        checkpoint["cyclegan"] = {"pool_a": self.pool_a.state_dict(), "pool_b": self.pool_b.state_dict(),
+                                  "previous_targets": previous.cpu() if previous is not None else None}
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        state = checkpoint.get("cyclegan")
+        if state:
+            self.pool_a.load_state_dict(state["pool_a"])
+            self.pool_b.load_state_dict(state["pool_b"])
+            self._restored_targets = state["previous_targets"]
 
     def _domain_b(self, batch: dict[str, Any]) -> torch.Tensor:
         """This step's B images: the previous batch's targets (see the module docstring)."""

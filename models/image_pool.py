@@ -21,6 +21,13 @@ class ImagePool:
     def __len__(self) -> int:
         return len(self.images)
 
+    def state_dict(self) -> list[torch.Tensor]:
+        """The stored fakes (a resumed run continues with the same history)."""
+        return [image.cpu() for image in self.images]
+
+    def load_state_dict(self, images: list[torch.Tensor]) -> None:
+        self.images = [image.clone() for image in images]
+
     def query(self, images: torch.Tensor) -> torch.Tensor:
         """A batch of the same shape as `images` (detached), mixing in past fakes once the pool is full."""
         images = images.detach()

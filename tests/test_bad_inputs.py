@@ -236,3 +236,185 @@ def test_invalid_storage_url_for_a_sweep(tmp_path):
                     "notaurl://x", env={"RESULTS_DIR": str(tmp_path / "results")})
     check_one_line(done.stderr, done.returncode, 2, ["--storage notaurl://x: unsupported scheme 'notaurl'"])
     assert not (tmp_path / "results").exists()
+
+
+# -- configuration files, options and values, each before anything is written ----------------------------------
+CONFIG_FILES: dict[str, bytes] = {
+    "binary.yaml": b"\x00\x01\x02\xff\xfe binary",
+    "latin1.yaml": "model:\n  lr: 1e-3 # caf\u00e9\n".encode("latin-1"),
+    "section.yaml": b"optim:\n  lr: 1\n",
+    "notmap.yaml": b"model: 3\n",
+    "list.yaml": b"- a\n- b\n",
+    "broken.yaml": b"model: {lr: [1\n",
+    "duplicate-key.yaml": b"model:\n  lr: 1.0e-3\n  lr: 2.0e-3\n",
+    "duplicate-section.yaml": b"model:\n  lr: 1\ndata:\n  crop_size: 16\nmodel:\n  lr: 2\n",
+    "zero-lr.yaml": b"model:\n  lr: 0\n",
+}
+RUN = ["run", "--model", "unet", "--data", "mri", "--preset", "smoke"]
+CGAN = ["run", "--model", "cgan", "--data", "mri", "--preset", "smoke"]
+FIGAN = ["run", "--model", "figan-tg", "--data", "fluorescence", "--preset", "smoke"]
+
+# (case id, argv with {files} for the folder of CONFIG_FILES, exit code, what the one line must say)
+OPTION_CASES: list[tuple[str, list[str], int, list[str]]] = [
+    ("config-is-a-folder", [*RUN, "--config", "{files}"], 2, ["is a folder, expected a YAML file"]),
+    ("config-missing", [*RUN, "--config", "{files}/nope.yaml"], 2, ["nope.yaml does not exist"]),
+    ("config-binary", [*RUN, "--config", "{files}/binary.yaml"], 2, ["binary.yaml is not UTF-8 text"]),
+    ("config-not-utf8", [*RUN, "--config", "{files}/latin1.yaml"], 2, ["latin1.yaml is not UTF-8 text"]),
+    ("config-unknown-section", [*RUN, "--config", "{files}/section.yaml"], 2,
+     ["section.yaml: unknown section 'optim'", "valid: run, model"]),
+    ("config-section-not-a-mapping", [*RUN, "--config", "{files}/notmap.yaml"], 2,
+     ["notmap.yaml: section 'model' must be a mapping, got int"]),
+    ("config-top-level-list", [*RUN, "--config", "{files}/list.yaml"], 2,
+     ["list.yaml must hold a mapping of sections, got list"]),
+    ("config-invalid-yaml", [*RUN, "--config", "{files}/broken.yaml"], 2, ["broken.yaml is not valid YAML"]),
+    ("config-duplicate-key", [*RUN, "--config", "{files}/duplicate-key.yaml"], 2,
+     ["duplicate-key.yaml is not valid YAML: duplicate key 'lr' (line 3)"]),
+    ("config-duplicate-section", [*RUN, "--config", "{files}/duplicate-section.yaml"], 2,
+     ["duplicate key 'model' (line 5)"]),
+    ("config-bad-value", [*RUN, "--config", "{files}/zero-lr.yaml"], 2, ["model.lr=0: expected a number > 0"]),
+    ("set-empty-value", [*RUN, "--set", "model.lr="], 2, ["--set 'model.lr=': empty value"]),
+    ("set-without-equals", [*RUN, "--set", "model.lr"], 2, ["--set 'model.lr': expected section.key=value"]),
+    ("set-without-section", [*RUN, "--set", "lr=1"], 2, ["--set 'lr=1': expected section.key=value"]),
+    ("zero-epochs", [*RUN, "--set", "trainer.max_epochs=0"], 2, ["trainer.max_epochs=0: expected an integer > 0"]),
+    ("negative-epochs", [*RUN, "--set", "trainer.max_epochs=-3"], 2, ["trainer.max_epochs=-3: expected an integer"]),
+    ("fractional-epochs", [*RUN, "--set", "trainer.max_epochs=1.5"], 2, ["trainer.max_epochs=1.5: expected an integer"]),
+    ("zero-batch-size", [*RUN, "--set", "data.batch_size=0"], 2, ["data.batch_size=0: expected an integer > 0"]),
+    ("negative-crop", [*RUN, "--set", "data.crop_size=-8"], 2, ["data.crop_size=-8: expected an integer > 0"]),
+    ("crop-larger-than-the-images", [*RUN, "--set", "data.crop_size=512"], 2,
+     ["data.crop_size=512 is larger than the smallest training image (32x32) of mri"]),
+    ("crop-not-a-multiple-of-the-scale", ["run", "--model", "srgan", "--data", "fluorescence", "--preset", "smoke",
+                                          "--set", "data.crop_size=30"], 2,
+     ["data.crop_size=30 must be a multiple of the scale factor 4"]),
+    ("negative-workers", [*RUN, "--set", "data.num_workers=-1"], 2, ["data.num_workers=-1: expected an integer >= 0"]),
+    ("negative-lr", [*RUN, "--set", "model.lr=-1"], 2, ["model.lr=-1: expected a number > 0"]),
+    ("nan-lr", [*RUN, "--set", "model.lr=nan"], 2, ["model.lr='nan': expected a number > 0"]),
+    ("infinite-lr", [*RUN, "--set", "model.lr=inf"], 2, ["model.lr='inf': expected a number > 0"]),
+    ("beta-out-of-range", [*CGAN, "--set", "model.beta1=1.5"], 2, ["model.beta1=1.5: expected a number in [0, 1]"]),
+    ("unknown-choice", [*CGAN, "--set", "model.gan_mode=wgan"], 2, ["model.gan_mode='wgan': expected one of"]),
+    ("infinite-loss-weight", [*CGAN, "--set", "model.lambda_l1=inf"], 2, ["model.lambda_l1='inf': expected a number"]),
+    ("k-max-unknown-word", [*FIGAN, "--set", "model.k_max=quarter"], 2,
+     ["model.k_max='quarter': expected an integer > 0 or one of 'half', 'full'"]),
+    ("k-max-zero", [*FIGAN, "--set", "model.k_max=0"], 2, ["model.k_max=0: expected an integer > 0 or one of"]),
+    ("unknown-precision", [*RUN, "--set", "trainer.precision=fp13"], 2, ["trainer.precision='fp13': expected one of"]),
+    ("negative-checkpoint-interval", [*RUN, "--set", "trainer.checkpoint_every_n_batches=-2"], 2,
+     ["trainer.checkpoint_every_n_batches=-2: expected an integer >= 0"]),
+    ("misspelled-trainer-key", [*RUN, "--set", "trainer.max_epoch=2"], 2,
+     ["trainer.max_epoch: unknown option for the trainer", "max_epochs"]),
+    ("negative-seed", [*RUN, "--seed", "-1"], 2, ["--seed -1: expected an integer in [0, 4294967295]"]),
+    ("seed-out-of-range", [*RUN, "--seed", str(2**40)], 2, ["--seed 1099511627776: expected an integer in [0,"]),
+    ("seed-not-a-number", [*RUN, "--seed", "one"], 2, ["argument --seed: invalid int value: 'one'"]),
+    ("zero-seeds", [*RUN, "--seeds", "0"], 2, ["--seeds 0: expected a count of at least 1"]),
+    ("seed-and-seeds", [*RUN, "--seed", "1", "--seeds", "2"], 2, ["--seed and --seeds are exclusive"]),
+    ("zero-devices", [*RUN, "--devices", "0"], 2, ["--devices '0': expected auto, a count >= 1"]),
+    ("negative-devices", [*RUN, "--devices", "-2"], 2, ["--devices '-2': expected auto, a count >= 1"]),
+    ("devices-word", [*RUN, "--devices", "gpu"], 2, ["--devices 'gpu': expected auto"]),
+    ("devices-trailing-comma", [*RUN, "--devices", "1,"], 2, ["--devices '1,': expected auto"]),
+    ("zero-nodes", [*RUN, "--num-nodes", "0"], 2, ["--num-nodes 0: expected an integer >= 1"]),
+    ("nodes-not-a-number", [*RUN, "--num-nodes", "two"], 2, ["argument --num-nodes: invalid int value: 'two'"]),
+    ("unknown-logger", [*RUN, "--logger", "tensorboard"], 2, ["--logger 'tensorboard' is not one of csv, wandb"]),
+    ("unknown-preset", ["run", "--model", "unet", "--data", "mri", "--preset", "huge"], 2,
+     ["--preset 'huge' is not one of smoke, quick, paper"]),
+    ("empty-model-name", ["run", "--model", "", "--data", "mri"], 2, ["--model and --data are required"]),
+    ("dotted-model-not-importable", ["run", "--model", "nosuchpkg.mod:Net", "--data", "mri", "--preset", "smoke"], 2,
+     ["--model 'nosuchpkg.mod:Net': cannot import module 'nosuchpkg.mod'"]),
+    ("dotted-model-not-a-model", ["run", "--model", "os.path:join", "--data", "mri", "--preset", "smoke"], 2,
+     ["--model 'os.path:join': expected a subclass of models.base:TranslationModel"]),
+    ("unknown-list-topic", ["list", "widgets"], 2, ["argument what: invalid choice: 'widgets'"]),
+    ("check-of-an-unknown-dataset", ["data", "check", "--data", "xyz", "--data-root", "{files}"], 2,
+     ["--data 'xyz' is not one of fluorescence, fmd, mri, nir"]),
+    ("check-of-a-file-as-root", ["data", "check", "--data", "nir", "--data-root", "{files}/list.yaml"], 1,
+     ["--data-root", "list.yaml does not exist or is not a folder"]),
+]
+
+
+@pytest.fixture()
+def config_files(tmp_path: Path) -> Path:
+    folder = tmp_path / "files"
+    folder.mkdir()
+    for name, content in CONFIG_FILES.items():
+        (folder / name).write_bytes(content)
+    return folder
+
+
+@pytest.mark.parametrize("case, args, code, fragments", OPTION_CASES, ids=[c[0] for c in OPTION_CASES])
+def test_bad_options_and_config_files(case, args, code, fragments, config_files, populated, capsys):
+    before = snapshot(populated)
+    result = main([a.replace("{files}", str(config_files)) for a in args])
+    check_one_line(capsys.readouterr().err, result, code, [f.replace("{files}", str(config_files))
+                                                           for f in fragments])
+    assert snapshot(populated) == before
+
+
+def test_a_device_list_on_a_machine_without_gpus(populated, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has GPUs")
+    before = snapshot(populated)
+    result = main([*RUN, "--devices", "0,1"])
+    check_one_line(capsys.readouterr().err, result, 2, ["--devices 0,1: a list names GPUs and none is visible"])
+    assert snapshot(populated) == before
+
+
+def non_utf8_name(root: Path) -> None:
+    """A pair whose file name is not valid UTF-8 (a Latin-1 byte), beside a sound one."""
+    nir_pair(root, "p1", noise((32, 32)), noise((32, 32), 1))
+    for side in ("A", "B"):
+        png(Path(os.fsdecode(bytes(root / "test" / side) + b"/p\xff2.png")), noise((32, 32), 2))
+
+
+def tiny_images(root: Path) -> None:
+    nir_pair(root, "p1", noise((8, 8)), noise((8, 8), 1))
+
+
+MORE_DATA_CASES: list[tuple[str, str, Callable[[Path], None], int, list[str]]] = [
+    ("file-name-not-utf8", "nir", non_utf8_name, 1, ["file name 'p\ufffd2' is not valid UTF-8: rename it"]),
+    ("images-smaller-than-the-ssim-window", "nir", tiny_images, 1,
+     ["nir: a test image under", "is 8x8, smaller than the 11x11 window of SSIM"]),
+]
+
+
+@pytest.mark.parametrize("case, data, build, code, fragments", MORE_DATA_CASES, ids=[c[0] for c in MORE_DATA_CASES])
+@pytest.mark.parametrize("command", ["run", "check"])
+def test_bad_data_found_before_training(case, data, build, code, fragments, command, tmp_path, populated, capsys):
+    test_bad_data(case, data, build, code, fragments, command, tmp_path, populated, capsys)
+
+
+# -- operating-system failures -----------------------------------------------------------------------------------
+@pytest.fixture()
+def tiny_disk(tmp_path: Path):
+    """A 1 MiB tmpfs (tests run as root in CI containers; skipped where mounting is not permitted)."""
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], check=False,
+                             capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode(errors='replace').strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=False)
+
+
+def test_a_full_disk_says_no_space_left_and_keeps_what_was_written(tiny_disk, monkeypatch, capsys):
+    monkeypatch.setenv("RESULTS_DIR", str(tiny_disk))
+    old = tiny_disk / "runs" / "mri" / "unet" / "smoke" / "20200101-000000-seed0-aaaaaa"
+    old.mkdir(parents=True)
+    (old / "metrics.json").write_text(json.dumps({"status": "complete", "model": "unet"}))
+    before = snapshot(tiny_disk)
+    result = main([*RUN, "--no-leaderboard"])
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert result == 1 and "Traceback" not in err
+    assert len(errors) == 1 and "no space left on " + str(tiny_disk) in errors[0], err[-2000:]
+    assert {k: v for k, v in snapshot(tiny_disk).items() if k in before} == before
+    (record,) = [json.loads(p.read_text()) for p in tiny_disk.glob("runs/*/*/*/seed0-*/metrics.json")]
+    assert record["status"] == "interrupted" and "no space left on" in record["reason"]  # resumable
+
+
+def test_a_read_only_results_folder_is_named(tiny_disk, monkeypatch, capsys):
+    subprocess.run(["mount", "-o", "remount,ro", str(tiny_disk)], check=True)
+    monkeypatch.setenv("RESULTS_DIR", str(tiny_disk))
+    result = main([*RUN, "--no-leaderboard"])
+    check_one_line(capsys.readouterr().err, result, 1,
+                   [f"results directory {tiny_disk} is not writable (Read-only file system)"])

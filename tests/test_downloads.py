@@ -69,7 +69,7 @@ def server() -> Iterator[Server]:
     srv.close()
 
 
-def _png(rng: np.random.Generator, shape=(24, 32), dtype=np.uint8) -> bytes:
+def _png(rng: np.random.Generator, shape=(64, 80), dtype=np.uint8) -> bytes:
     top = np.iinfo(dtype).max
     return iio.imwrite("<bytes>", (rng.random(shape) * top).astype(dtype), extension=".png")
 

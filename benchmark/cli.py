@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
+from benchmark.console import quiet_libraries
 from benchmark.errors import BenchError, UsageError, exit_code_of
 from benchmark.executors import EXECUTORS
 
@@ -363,6 +364,7 @@ COMMANDS = {"run": cmd_run, "status": cmd_status, "list": cmd_list, "leaderboard
 def main(argv: list[str] | None = None) -> int:
     def command() -> int:
         args = build_parser().parse_args(argv)
+        quiet_libraries()  # every command (evaluate, perf, data realism too), not only training runs
         if args.command == "data":
             return DATA_COMMANDS[args.data_command](args)
         return COMMANDS[args.command](args)

@@ -56,7 +56,7 @@ def fit(config: RunConfig, model: TranslationModel, datamodule: PairedDataModule
     if is_staged(model):
         trainer, checkpoint, stages = fit_stages(config, model, datamodule, held.folder, callbacks,
                                                  held.resumed, writer)
-        return Fitted(trainer, checkpoint, time.perf_counter() - start, stages)
+        return Fitted(trainer, checkpoint, sum(float(s.get("train_seconds") or 0.0) for s in stages), stages)
     trainer = make_trainer(config, held.folder, model, callbacks)
     checkpoint = None
     if model.trainable:

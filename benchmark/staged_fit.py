@@ -10,6 +10,7 @@ it only).
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from lightning.pytorch.callbacks import EarlyStopping
 from benchmark import checkpoints, records
 from benchmark.config import build_config
 from benchmark.errors import UsageError
+from benchmark.exact_resume import train_seconds
 from benchmark.resume import keep_log_history, merge_log_history
 from benchmark.run_config import RunConfig
 from benchmark.trainer import make_trainer
@@ -109,11 +111,15 @@ def fit_stages(config: RunConfig, model: TranslationModel, datamodule: PairedDat
         if start is not None and not last and writer:  # the run's own folder: `claim` did it
             keep_log_history(folder, start.batches)
         trainer = make_trainer(stage_config, folder, model, extra)
+        began = time.perf_counter()
         trainer.fit(model, datamodule=stage_data, ckpt_path=start.path if start else None, weights_only=True)
         checkpoint = trainer.checkpoint_callback.best_model_path or None
         best = trainer.checkpoint_callback.best_model_score
+        # The stage's time in the training loop, its time before an interruption included; a finished stage
+        # keeps it in stage.json, so a resumed run's total still counts every stage.
         row = {"name": stage.name, "epochs": trainer.current_epoch,
                "best_val_psnr": float(best) if best is not None else None,
+               "train_seconds": train_seconds(trainer, fallback=time.perf_counter() - began),
                "data_source": f"{stage_data.name}:{stage_data.root or 'synthetic'}",
                **({"resumed_from_step": start.step} if start else {})}
         rows.append(row)

@@ -247,7 +247,8 @@ def test_tgft_runs_both_stages_and_records_them(toy_data, results_dir):
     stages = record["stages"]
     assert [s["name"] for s in stages] == ["pretrain", "finetune"]
     assert [s["data_source"] for s in stages] == ["toy-sr:synthetic", "toy-denoise:synthetic"]
-    assert all(s["epochs"] == 1 and s["best_val_psnr"] is not None for s in stages)
+    assert all(s["epochs"] == 1 and s["best_val_psnr"] is not None and s["train_seconds"] > 0 for s in stages)
+    assert record["efficiency"]["train_seconds"] == pytest.approx(sum(s["train_seconds"] for s in stages))
     assert (path.parent / "stages" / "pretrain" / "checkpoints").is_dir()
     assert record["notes"]["perceptual"] == "off (gamma=eta=0)"  # the smoke preset turns both stages' off
 

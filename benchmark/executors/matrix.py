@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from typing import Any
 
@@ -36,15 +35,14 @@ def _summary(total: int, failures: dict[str, str]) -> int:
 
 
 def _regenerate(args: argparse.Namespace) -> None:
+    """The leaderboard in this process, which has imported what it needs already (a child would pay the
+    imports again: seconds of a short matrix's wall time)."""
     if args.no_leaderboard:
         return
-    done = subprocess.run([sys.executable, "-m", *LEADERBOARD], env={**os.environ, **job_env()},
-                          capture_output=True, text=True, check=False)
-    lines = done.stdout.splitlines()
-    if done.returncode != 0:
-        print(done.stderr.strip(), file=sys.stderr)
-    elif lines:
-        print(f"leaderboard: {lines[0]}")
+    from benchmark import leaderboard
+
+    paths = leaderboard.generate()
+    print(f"leaderboard: {paths[0]}")
 
 
 def _local(args: argparse.Namespace, todo: list[MatrixRun], total: int) -> int:

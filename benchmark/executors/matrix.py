@@ -53,7 +53,7 @@ def _local(args: argparse.Namespace, todo: list[MatrixRun], total: int) -> int:
         folder = manifest.new_folder("local")
         print(f"[local] {len(todo)} run(s), {min(args.jobs, len(todo))} at once; jobs in {folder}", flush=True)
         manifest.write(folder, "local", [item.key() | {"job_id": None} for item in todo])
-        devices = int(args.devices) if str(args.devices).isdigit() else 1
+        devices = int(todo[0].config.devices) if str(todo[0].config.devices).isdigit() else 1
         failures = run_local(todo, args.jobs, devices, folder)
     _regenerate(args)
     return _summary(total, failures)
@@ -63,10 +63,12 @@ def _slurm(args: argparse.Namespace, todo: list[MatrixRun]) -> int:
     from benchmark.executors import slurm
 
     given = slurm.parse_options(args.slurm)
-    options = {**slurm.rank_layout(args.devices, args.num_nodes, given), **given}
     if not todo:
         print("[slurm] every run is complete; nothing submitted", flush=True)
         return 0
+    # The prepared configuration's placement (options, else --config's execution section, else defaults).
+    first = todo[0].config
+    options = {**slurm.rank_layout(str(first.devices), first.num_nodes, given), **given}
     folder = manifest.new_folder("slurm")
     for item in todo:
         item.task.env.update(slurm.python_env())

@@ -126,7 +126,7 @@ def render(rng: np.random.Generator, shape: Shape) -> np.ndarray:
         peak = np.percentile(layer, 99.5)
         image += layer / (peak if peak > 1e-9 else max(layer.max(), 1e-9)) * np.exp(rng.normal(0, 0.4))
     image = blur(image, rng.uniform(0.5, 1.1))  # diffraction-limited high-resolution optics
-    # A dim background (up to 3 % of the peak): the real confocal and nuclei samples have a median near 0.02
-    # after normalisation; brighter synthetic backgrounds taught models an offset they added to real images.
+    # A dim background (up to 3 % of the peak), as in the real confocal and nuclei samples (`data realism`
+    # compares the intensity statistics): brighter ones taught models an offset they added to real images.
     background = rng.uniform(0.0, 0.03) * (1 + 0.3 * smooth_field(rng, shape, 25.0))
     return normalize(image + np.clip(background, 0, None) * image.max(), "percentile").astype(np.float64)

@@ -35,7 +35,7 @@ STAMP  := $(VENV)/.installed
 SLOW_STAMP := $(VENV)/.installed-slow
 
 .DEFAULT_GOAL := help
-.PHONY: help install benchmark status sweep leaderboard reference test test-slow test-all perf perf-executors clean-venv
+.PHONY: help install benchmark status sweep leaderboard reference test test-slow test-all perf perf-executors perf-resume clean-venv
 
 help: ## List targets and variables
 	@echo "Targets:"
@@ -121,6 +121,9 @@ perf: $(STAMP) ## Time train/inference (Lightning vs raw), MFU, loaders, TG loss
 
 perf-executors: $(STAMP) ## Wall time of a 4-run smoke matrix inline vs EXECUTOR=local JOBS (idle machine)
 	$(PY) -m benchmark.perf.executors --jobs $(if $(filter 1,$(JOBS)),2,$(JOBS)) --out results/perf/executors.json
+
+perf-resume: $(STAMP) ## Training seconds of a run killed at four phases and rerun vs uninterrupted (idle machine)
+	$(PY) -m benchmark.perf.resume_time --out results/perf/resume_time.json
 
 clean-venv: ## Remove the virtual environment
 	rm -rf $(VENV)

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import signal
 import subprocess
-import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import torch
 
-from benchmark.checkpoints import read_info
+from benchmark.perf import resume_time
+from benchmark.perf.resume_time import checkpoint_step, finish, wait_for
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -27,35 +24,11 @@ GAN = ["--model", "cgan", "--data", "mri", "--preset", "smoke", "--no-leaderboar
 
 
 def start(results: Path, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "benchmark", "run", *args], cwd=REPO, text=True,
-                            env={**os.environ, "RESULTS_DIR": str(results)},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-
-
-def wait_for(condition: Callable[[], bool], process: subprocess.Popen, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if process.poll() is not None:
-            pytest.fail(f"the run ended (rc {process.returncode}) before the moment to stop it:\n"
-                        f"{process.stdout.read()[-3000:]}")
-        if time.monotonic() > deadline:
-            process.kill()
-            pytest.fail("timed out waiting for the run")
-        time.sleep(0.05)
-
-
-def finish(process: subprocess.Popen, timeout: float = 600) -> tuple[int, str]:
-    out, _ = process.communicate(timeout=timeout)
-    return process.returncode, out
+    return resume_time.start(results, *args, cwd=REPO)
 
 
 def folders(results: Path, data: str = "mri", model: str = "cgan") -> list[Path]:
     return sorted(p for p in (results / "runs" / data / model / "smoke").glob("*") if p.is_dir())
-
-
-def checkpoint_step(results: Path) -> int:
-    found = [read_info(p) for p in results.glob("runs/*/*/*/*/checkpoints/last.ckpt")]
-    return max((info.step for info in found if info is not None), default=-1)
 
 
 def test_sigkill_at_any_point_then_the_same_command_resumes_in_the_same_folder(tmp_path):
@@ -138,11 +111,6 @@ def _outcome(results: Path) -> tuple[dict, str]:
     return json.loads((run / "metrics.json").read_text()), (run / "per_image.csv").read_text()
 
 
-def _complete(results: Path) -> bool:
-    found = list(results.glob("runs/*/*/*/*/metrics.json"))
-    return bool(found) and json.loads(found[0].read_text() or "{}").get("status") == "complete"
-
-
 def test_kills_at_four_phases_end_exactly_where_an_uninterrupted_run_does(tmp_path):
     """Killed in setup, mid-epoch, after training (testing) and after the record (before the leaderboard):
     the last rerun's record is bit-identical to an uninterrupted run's and counts its training time."""
@@ -152,16 +120,7 @@ def test_kills_at_four_phases_end_exactly_where_an_uninterrupted_run_does(tmp_pa
     straight, straight_rows = _outcome(tmp_path / "straight")
 
     results = tmp_path / "killed"
-    final = EPOCHS * BATCHES * 2
-    phases = [("setup", lambda: any(results.glob("runs/*/*/*/*/config.yaml"))),
-              ("mid-epoch", lambda: checkpoint_step(results) >= 2 * (2 * BATCHES + 1)),  # epoch 3, batch 2 of 3
-              ("testing", lambda: checkpoint_step(results) >= final),
-              ("after the record", lambda: _complete(results))]
-    for phase, moment in phases:
-        process = start(results, *board)
-        wait_for(moment, process)
-        process.send_signal(signal.SIGKILL)
-        assert finish(process)[0] == -signal.SIGKILL, phase
+    resume_time.kill_at_four_phases(results, board, EPOCHS)
     if (results / "LEADERBOARD.md").exists():
         pytest.skip("the leaderboard was written before the last kill landed: that phase was not reached")
     record_bytes = next(results.glob("runs/*/*/*/*/metrics.json")).read_bytes()
@@ -173,15 +132,11 @@ def test_kills_at_four_phases_end_exactly_where_an_uninterrupted_run_does(tmp_pa
     assert "| cgan |" in (results / "LEADERBOARD.md").read_text()
     resumed, resumed_rows = _outcome(results)
     assert resumed["resumed"] is True and resumed["test"] == straight["test"] and resumed_rows == straight_rows
-    assert resumed["efficiency"]["global_steps"] == straight["efficiency"]["global_steps"] == final
+    assert resumed["efficiency"]["global_steps"] == straight["efficiency"]["global_steps"] == EPOCHS * BATCHES * 2
     (last,) = results.glob("runs/*/*/*/*/checkpoints/last.ckpt")
     counted = torch.load(last, weights_only=True)["callbacks"]["ExactResume"]["train_seconds"]
     seconds, reference = resumed["efficiency"]["train_seconds"], straight["efficiency"]["train_seconds"]
     assert seconds >= counted > 0  # the processes before the kills are counted
-    load = os.getloadavg()[0]
-    if load > (os.cpu_count() or 1):  # other work on the cores stretches one run's seconds and not the other's
-        pytest.skip(f"metrics exact; training time not comparable at load {load:.1f} ({seconds:.1f} s vs "
-                    f"{reference:.1f} s uninterrupted)")
-    if abs(seconds - reference) > 0.1 * reference:  # the bar of the reliability issue, not yet met
-        pytest.xfail(f"training time after the kills {seconds:.2f} s, uninterrupted {reference:.2f} s: "
-                     "more than 10 % apart on a smoke-sized run")
+    # Whether the seconds also come within 10 % of the uninterrupted run's is a timing question, measured over
+    # repeated pairs by `python -m benchmark.perf.resume_time`: a single pair differs by more from noise alone.
+    assert seconds < 2 * reference  # a restart's start-up (imports, data: seconds each) is not counted

@@ -7,9 +7,12 @@ Protocol: `torch.utils.flop_counter.FlopCounterMode` over the model's own `forwa
 and clamping included) on one zero image that yields a 256 x 256 output: 1 x C x 256 x 256, or 256 / scale on
 a side for models that up-sample themselves (`input_key = "source_lr"`). One multiply-add counts as 2 FLOPs
 (PyTorch's convention). Classical baselines run numpy inside `forward`, which PyTorch cannot count: None.
+Layers that compute a convolution another way for speed (`PolyphaseConv2d`) are counted as the convolution
+they stand for, so the count is the network's, whatever device it runs on.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -17,10 +20,19 @@ import torch
 SIDE = 256
 
 
-def gflops_per_image(model: Any, channels: int, scale: int = 1, side: int = SIDE) -> float | None:
-    """GFLOPs of one prediction with a `side` x `side` output; None when not countable (numpy baselines)."""
+def count_flops(fn: Callable[..., Any], *args: Any) -> int:
+    """FLOPs of one call of `fn(*args)`, every convolution counted as itself."""
     from torch.utils.flop_counter import FlopCounterMode
 
+    from models.networks.polyphase_conv import plain_convolutions
+
+    with plain_convolutions(), FlopCounterMode(display=False) as counter:
+        fn(*args)
+    return int(counter.get_total_flops())
+
+
+def gflops_per_image(model: Any, channels: int, scale: int = 1, side: int = SIDE) -> float | None:
+    """GFLOPs of one prediction with a `side` x `side` output; None when not countable (numpy baselines)."""
     from models.classical import ClassicalModel
 
     if isinstance(model, ClassicalModel):
@@ -32,8 +44,8 @@ def gflops_per_image(model: Any, channels: int, scale: int = 1, side: int = SIDE
     was_training = model.training
     model.eval()
     try:
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            model(x)
+        with torch.no_grad():
+            flops = count_flops(model, x)
     finally:
         model.train(was_training)
-    return counter.get_total_flops() / 1e9
+    return flops / 1e9

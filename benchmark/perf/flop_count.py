@@ -1,6 +1,6 @@
 """FLOPs of a training step and of a prediction, and the device's measured matmul peak, for MFU.
 
-FLOPs are counted by `torch.utils.flop_counter.FlopCounterMode` (convolutions, matmuls and their backward;
+FLOPs are counted by `benchmark.flops.count_flops` (PyTorch's `FlopCounterMode`: convolutions, matmuls and their backward;
 one multiply-add is 2 FLOPs; element-wise work, norms and the optimizer are not counted, as usual for MFU).
 The peak is measured, not looked up: the best rate of large square matmuls in the precision the step runs
 in (bf16 for bf16-mixed, float32 otherwise; TF32 where the fast paths allow it), so MFU = achieved FLOP/s
@@ -9,21 +9,13 @@ over what this device, driver and library version reach on the friendliest kerne
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
+from benchmark.flops import count_flops
 from benchmark.perf.timing import PRECISIONS, raw_step, sync
 from models.base import TranslationModel
-
-
-def count_flops(fn: Callable[..., Any], *args: Any) -> int:
-    """FLOPs of one call of `fn(*args)`."""
-    with FlopCounterMode(display=False) as counter:
-        fn(*args)
-    return int(counter.get_total_flops())
 
 
 def train_flops_per_image(model: TranslationModel, batch: dict[str, Any]) -> float:

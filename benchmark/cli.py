@@ -293,6 +293,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_perf(args: argparse.Namespace) -> int:
     from benchmark.perf.harness import PerfOptions, run_all
 
+    quiet_libraries()  # again: importing Lightning put its loggers back to INFO
     run_all(PerfOptions.from_args(args))
     return 0
 

@@ -12,6 +12,7 @@ import contextlib
 import statistics
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -110,7 +111,9 @@ def paired_step_times(model: TranslationModel, batches: list[dict[str, Any]], de
                             logger=CSVLogger(out, name="logs", version=""), log_every_n_steps=log_every,
                             enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
                             callbacks=[pairs, *fast.callbacks], default_root_dir=out, **fast.trainer_options)
-        trainer.fit(model, train_dataloaders=loader(batches, total))
+        with warnings.catch_warnings():  # training steps only, on purpose: no validation loader
+            warnings.filterwarnings("ignore", message="You defined a `validation_step` but have no `val_dataloader`")
+            trainer.fit(model, train_dataloaders=loader(batches, total))
     return pairs.lightning, pairs.plain
 
 

@@ -2,12 +2,11 @@
 
 Why: oneDNN vectorises a CPU convolution over its output channels, so a wide kernel with a single output
 (CycleGAN's and LoHiResGAN's 7x7 16->1 output layer at the full image size) runs at a few per cent of the
-CPU's matmul rate and takes a large share of the training step. Rearranging the input with a space-to-depth
-of factor `s` (`pixel_unshuffle`) turns the same convolution into one with `s*s` outputs and `C*s*s` inputs
-on an `s` times smaller grid, whose kernel holds the original weights at the positions each output phase
-reads (zeros elsewhere); `pixel_shuffle` puts the phases back. Both sides compute exactly the same sums, so
-the result differs only by floating-point rounding (the order of the additions), and the weights stay one
-`nn.Conv2d` weight with the usual keys.
+CPU's matmul rate and takes a large share of the training step. Splitting the output into the `s*s` phases
+of each s x s cell turns the same convolution into a stride-`s` one with `s*s` outputs, each phase's kernel
+the original one shifted by its offset on a zero canvas; `pixel_shuffle` puts the phases back. Both compute
+the same sums (the zeros add nothing), so the result differs at most by floating-point rounding, and the
+weights stay one `nn.Conv2d` weight with the usual keys.
 
 Used on the CPU only, where it was measured; CUDA and `plain_convolutions()` (the FLOP counter's setting, so
 MFU counts the network's own FLOPs, not the zeros of the rearranged kernel) take `nn.Conv2d`'s path.
@@ -37,28 +36,23 @@ def plain_convolutions() -> Iterator[None]:
 
 
 def polyphase_weight(weight: torch.Tensor, s: int) -> torch.Tensor:
-    """(O, C, kh, kw) -> (O*s*s, C*s*s, K, K): output phase (p, q) reads input phase (r, t) of coarse offset
-    (a, b) through original tap (s*a + r - p, s*b + t - q), zero where that tap is outside the kernel."""
+    """(O, C, kh, kw) -> (O*s*s, C, s*k, s*k): output phase (p, q) is the original kernel shifted by (p, q)
+    on a zero canvas, the window an output at offset (p, q) of an s x s cell reads from the cell's corner."""
     out_c, in_c, kh, kw = weight.shape
-    k = -(-(s - 1 + max(kh, kw)) // s)
-    low = s - 1
-    padded = F.pad(weight, (low, s * k - kw, low, s * k - kh))
-    phase = torch.arange(s, device=weight.device)
-    offset = torch.arange(k, device=weight.device)
-    taps = s * offset.view(1, 1, k) + phase.view(1, s, 1) - phase.view(s, 1, 1) + low  # [p, r, a]
-    gathered = padded[:, :, taps][..., taps]  # [o, c, p, r, a, q, t, b]
-    return gathered.permute(0, 2, 5, 1, 3, 6, 4, 7).reshape(out_c * s * s, in_c * s * s, k, k)
+    side = s * -(-(s - 1 + max(kh, kw)) // s)
+    shifted = [F.pad(weight, (q, side - kw - q, p, side - kh - p)) for p in range(s) for q in range(s)]
+    return torch.stack(shifted, dim=1).reshape(out_c * s * s, in_c, side, side)
 
 
 def polyphase_conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, s: int = PHASES) -> torch.Tensor:
-    """`F.conv2d(x, weight, bias)` (stride 1, no padding) through a space-to-depth of factor `s`."""
+    """`F.conv2d(x, weight, bias)` (stride 1, no padding) as a stride-`s` convolution with `s*s` outputs."""
     kh, kw = weight.shape[-2:]
     height, width = x.shape[-2] - kh + 1, x.shape[-1] - kw + 1
     kernel = polyphase_weight(weight, s)
-    k = kernel.shape[-1]
+    side = kernel.shape[-1]
     rows, cols = -(-height // s), -(-width // s)
-    x = F.pad(x, (0, s * (cols + k - 1) - x.shape[-1], 0, s * (rows + k - 1) - x.shape[-2]))
-    phases = F.conv2d(F.pixel_unshuffle(x, s), kernel, None if bias is None else bias.repeat_interleave(s * s))
+    x = F.pad(x, (0, s * (cols - 1) + side - x.shape[-1], 0, s * (rows - 1) + side - x.shape[-2]))
+    phases = F.conv2d(x, kernel, None if bias is None else bias.repeat_interleave(s * s), stride=s)
     return F.pixel_shuffle(phases, s)[..., :height, :width]
 
 

@@ -42,3 +42,15 @@ def test_make_benchmark_on_a_fresh_clone_is_quiet_and_leaves_the_checkout_clean(
     assert (clone / "results" / "LEADERBOARD.md").is_file() and list((clone / "results" / "runs").rglob("metrics.json"))
     assert _git("status", "--porcelain", cwd=clone) == ""
     assert len(console) <= 4, "\n".join(console)  # one line per epoch, the result, the leaderboard's path
+
+
+def test_every_folder_the_code_writes_under_the_results_root_is_git_ignored() -> None:
+    """Found in the source (`results_dir() / "name"`), so a new output folder cannot be forgotten here."""
+    if shutil.which("git") is None or not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    written = {m for path in [*REPO.glob("benchmark/**/*.py"), *REPO.glob("sweeps/**/*.py")]
+               for m in re.findall(r'results_dir\(\) / "([^"]+)"', path.read_text(encoding="utf-8"))}
+    assert {"runs", "jobs", "realism", "perf"} <= written
+    for name in sorted(written):
+        done = subprocess.run(["git", "check-ignore", "-q", f"results/{name}/x"], cwd=REPO, check=False)
+        assert done.returncode == 0, f"results/{name}/ is written by the code but not git-ignored"

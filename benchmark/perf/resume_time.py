@@ -1,13 +1,13 @@
 """`python -m benchmark.perf.resume_time`: the training seconds a run records after being killed at four
 phases and rerun, against the same run never stopped.
 
-Why a benchmark and not a test: on a shared machine one process trains up to ~10 % faster or slower than the
-next, so a single pair of runs cannot check a 10 % bar; the medians over `--repeats` alternated pairs can. The
-slow tier's kill test (`tests/test_resume_slow.py`) drives the same kills and checks what is exact (metrics,
-steps, the seconds carried in the checkpoint). The run is that test's (cgan on MRI smoke, a checkpoint after
-every batch, so a kill loses at most one batch), with `--epochs` long enough that a restart's one-off costs
-(its first batch and first validation) are small against the training. Prints one JSON line, also written to
-`--out`.
+Why a benchmark and not a test: on a shared machine one process trains measurably faster or slower than the
+next, as much as the bar being checked, so a single pair of runs cannot check it; the medians over
+`--repeats` alternated pairs can. The slow tier's kill test (`tests/test_resume_slow.py`) drives the same
+kills and checks what is exact (metrics, steps, the seconds carried in the checkpoint). The run is that
+test's (cgan on MRI smoke, a checkpoint after every batch, so a kill loses at most one batch), with
+`--epochs` long enough that a restart's one-off costs (its first batch and first validation) are small
+against the training. Prints one JSON line, also written to `--out`.
 """
 from __future__ import annotations
 
@@ -25,8 +25,9 @@ from pathlib import Path
 
 from benchmark.checkpoints import read_info
 
-# Reading a checkpoint's step takes ~15 ms of CPU: polled every 50 ms it would take a quarter of a core from
-# the training being timed on 2 cores. The test polls that fast (it times nothing); this benchmark does not.
+# Reading a checkpoint's step costs milliseconds of CPU: polled every 50 ms it takes a real share of a core
+# from the training being timed on a small machine. The test polls that fast (it times nothing); this
+# benchmark does not.
 POLL_SECONDS = 0.5
 BATCHES = 3  # mri smoke: 6 training slices at batch 2; cgan takes two optimizer steps per batch
 

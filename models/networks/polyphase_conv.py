@@ -1,12 +1,12 @@
 """A convolution with one output channel, computed on the CPU as a polyphase convolution (same function).
 
 Why: oneDNN vectorises a CPU convolution over its output channels, so a wide kernel with a single output
-(CycleGAN's and LoHiResGAN's 7x7 16->1 output layer at the full image size) runs at a few per cent of the
-CPU's matmul rate and takes a large share of the training step. Splitting the output into the `s*s` phases
-of each s x s cell turns the same convolution into a stride-`s` one with `s*s` outputs, each phase's kernel
-the original one shifted by its offset on a zero canvas; `pixel_shuffle` puts the phases back. Both compute
-the same sums (the zeros add nothing), so the result differs at most by floating-point rounding, and the
-weights stay one `nn.Conv2d` weight with the usual keys.
+(CycleGAN's and LoHiResGAN's 7x7 16->1 output layer at the full image size) runs far below the CPU's matmul
+rate and takes a large share of the training step. Splitting the output into the `s*s` phases of each s x s
+cell turns the same convolution into a stride-`s` one with `s*s` outputs, each phase's kernel the original one
+shifted by its offset on a zero canvas; `pixel_shuffle` puts the phases back. Both compute the same sums (the
+zeros add nothing), so the result differs at most by floating-point rounding, and the weights stay one
+`nn.Conv2d` weight with the usual keys.
 
 Used on the CPU only, where it was measured; CUDA and `plain_convolutions()` (the FLOP counter's setting, so
 MFU counts the network's own FLOPs, not the zeros of the rearranged kernel) take `nn.Conv2d`'s path.

@@ -49,9 +49,8 @@ from datamodules.forward.low_field import (
     lowfield_acquisition,
     simulate_lowfield,
     slab_margin,
-    thick_slices,
 )
-from datamodules.forward.mri_signal import TISSUES, weighted_image
+from datamodules.forward.mri_signal import TISSUES, tissue_signals, weighted_image
 from datamodules.readers import nifti
 from datamodules.synthetic import image_rng
 from datamodules.synthetic.brain_phantom import Phantom, brain_phantom
@@ -164,7 +163,7 @@ class MRIDataModule(PairedDataModule):
         k + m, and its 64 mT slab spans phantom slices k .. k + 2m, with m = ``slab_margin(slice_factor)``.
         """
         keep = self.slices_per_subject or SYNTHETIC_SLICES
-        factor, margin = self.acquisition.slice_factor, slab_margin(self.acquisition.slice_factor)
+        margin = slab_margin(self.acquisition.slice_factor)
         generate = template_subject if self.anatomy == "template" else brain_phantom
         phantom = generate(image_rng(self.data_seed, split, index, "anatomy"), size=self.size,
                            n_slices=keep + 2 * margin)
@@ -172,14 +171,12 @@ class MRIDataModule(PairedDataModule):
             phantom = strip_skull(phantom)
         rng = image_rng(self.data_seed, split, index, "acquisition")
         centre = slice(margin, margin + keep)
-        wm = phantom.fraction("wm")
-
+        # SNR is relative to the signal of pure white matter (a slab near the vertex may hold none).
         low = weighted_image(phantom.fractions, "64mT", self.contrast) * phantom.texture
-        wm_level = float(thick_slices(low, factor)[thick_slices(wm, factor) > 0.9].mean())
-        source = lowfield_acquisition(low, wm_level, self.acquisition, rng)
+        source = lowfield_acquisition(low, tissue_signals("64mT", self.contrast)["wm"], self.acquisition, rng)
 
         high = (weighted_image(phantom.fractions, "3T", self.contrast) * phantom.texture)[centre]
-        high = highfield_acquisition(high, float(high[wm[centre] > 0.9].mean()), self.snr_highfield,
+        high = highfield_acquisition(high, tissue_signals("3T", self.contrast)["wm"], self.snr_highfield,
                                      phantom.voxel_mm, rng)
         mask = phantom.brain_mask[centre]
         volume = Volume(subject=f"{split}{index:03d}", source=nifti.normalise(source, mask),

@@ -119,8 +119,8 @@ def test_segmentation_of_the_synthetic_3t_target_agrees_with_the_true_tissue_map
     from datamodules.forward.low_field import slab_margin
     from datamodules.mri import MRIDataModule
 
-    dm = MRIDataModule(subjects=[1, 1, 1])  # the quick preset's grid (96) and slices (24), T1
-    for index in range(1):
+    dm = MRIDataModule(subjects=[1, 1, 4])  # the quick preset's grid (96), slices (24) and test subjects, T1
+    for index in range(4):
         volume, phantom = dm.synthetic_subject("test", index)
         start = slab_margin(dm.acquisition.slice_factor)
         kept = slice(start, start + len(volume.indices))

@@ -35,8 +35,14 @@ diffeomorphism:
    centre for a < 1, hence invertible, and so is their composition;
 3. a smooth random diffeomorphism: a stationary velocity field (Gaussian random field, correlation length
    ~25 mm, displacement ~2-3 mm) integrated by scaling and squaring (Arsigny et al., MICCAI 2006);
-4. cortical thinning: a fraction 0-20 % of the cortical grey matter (GM within 20 mm of the brain surface,
+4. individual folding: a second stationary velocity field on a 4 mm control grid (correlation ~4-8 mm, RMS
+   1.5-2.5 mm), multiplied by the cortex weight below before it is integrated, so only the cortex moves: it
+   gives the GM/WM boundary and the pial surface the finer, irregular gyri of one brain, which the average
+   of 152 brains has smoothed out;
+5. cortical thinning: a fraction 0-20 % of the cortical grey matter (GM within 20 mm of the brain surface,
    fading out to 30 mm, so deep nuclei keep theirs) becomes CSF, as atrophy widens the sulci.
+Each subject's axial slab is centred at a height drawn over -35..50 mm (MNI z), so the subjects together
+cover the brain from the cerebellum to the vertex, as whole-brain test volumes do.
 Optional white-matter hyperintensities are not modelled here. The subject is sampled at the grid points by
 trilinear interpolation of the cached maps (torch ``grid_sample``).
 """
@@ -60,6 +66,9 @@ CORTEX_DEPTH_MM = (20.0, 30.0)  # cortical GM weight 1 above the first depth, 0 
 VELOCITY_GRID = 12  # control points per axis of the stationary velocity field
 SQUARING_STEPS = 6
 TEMPLATE_BOX_MM = 240.0  # the cube (centred on the template) over which the velocity field is defined
+FOLD_GRID = 60  # control points per axis of the cortical folding field (4 mm apart over the box)
+FOLD_MM = (1.5, 2.5)  # RMS velocity of the folding field
+SLAB_CENTRE_MM = (-35.0, 50.0)  # MNI z of the centre of a subject's slab: together they span the whole brain
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,7 @@ class Variation:
     skull: float
     scalp: float
     slab_centre: float
+    fold_mm: float
 
 
 def sample_variation(rng: np.random.Generator) -> Variation:
@@ -85,7 +95,8 @@ def sample_variation(rng: np.random.Generator) -> Variation:
                      shift=(float(rng.uniform(-4, 4)), float(rng.uniform(-4, 4))),
                      ventricle_factor=float(rng.uniform(0.85, 1.6)), thinning=float(rng.uniform(0.0, 0.2)),
                      warp_mm=float(rng.uniform(2.0, 3.0)), skull=float(rng.uniform(5.0, 8.0)),
-                     scalp=float(rng.uniform(4.0, 7.0)), slab_centre=float(rng.uniform(5.0, 20.0)))
+                     scalp=float(rng.uniform(4.0, 7.0)), slab_centre=float(rng.uniform(*SLAB_CENTRE_MM)),
+                     fold_mm=float(rng.uniform(*FOLD_MM)))
 
 
 @dataclass(frozen=True)
@@ -157,10 +168,11 @@ def _ventricle_centroids(csf: np.ndarray, depth: np.ndarray, origin: np.ndarray,
 
 
 # --- the per-subject map ---------------------------------------------------------------------------------
-def _velocity_field(rng: np.random.Generator, amplitude_mm: float) -> torch.Tensor:
+def _velocity_field(rng: np.random.Generator, amplitude_mm: float, grid: int = VELOCITY_GRID,
+                    sigma: float = 1.2) -> torch.Tensor:
     """A smooth random stationary velocity (3, G, G, G) in mm over the template box, RMS ~ ``amplitude_mm``."""
-    field = rng.normal(size=(3, VELOCITY_GRID, VELOCITY_GRID, VELOCITY_GRID))
-    field = np.stack([ndimage.gaussian_filter(c, 1.2, mode="wrap") for c in field])
+    field = rng.normal(size=(3, grid, grid, grid))
+    field = np.stack([ndimage.gaussian_filter(c, sigma, mode="wrap") for c in field])
     field *= amplitude_mm / max(float(field.std()), 1e-9)
     return torch.from_numpy(field.astype(np.float32))
 
@@ -180,6 +192,26 @@ def _exponentiate(velocity: torch.Tensor) -> torch.Tensor:
                                align_corners=True)[0]
         displacement = displacement + warped
     return displacement
+
+
+def _fold(points: np.ndarray, rng: np.random.Generator, amplitude_mm: float, maps: TemplateMaps,
+          template_centre: np.ndarray) -> np.ndarray:
+    """Individual cortical folding: exp of a fine random velocity field that lives in the cortex only.
+
+    The velocity (4 mm control grid, correlation ~4-8 mm) is multiplied by the template's cortex weight at
+    each control point before it is integrated, so the map is still a diffeomorphism, deep structures stay
+    where the template has them, and the GM/WM boundary and the pial surface get the finer, irregular gyri of
+    an individual brain that the 152-brain average has smoothed out.
+    """
+    axis = np.linspace(-TEMPLATE_BOX_MM / 2, TEMPLATE_BOX_MM / 2, FOLD_GRID)
+    grid = np.stack(np.meshgrid(axis, axis, axis, indexing="ij"), axis=-1).reshape(-1, 3) + template_centre
+    extent = (np.asarray(maps.maps.shape[1:]) - 1) * maps.spacing
+    cortex = _sample(maps.maps[4:5], torch.from_numpy(((grid - maps.origin) / extent * 2 - 1).astype(np.float32)),
+                     "border")[0].reshape(FOLD_GRID, FOLD_GRID, FOLD_GRID)
+    velocity = _velocity_field(rng, amplitude_mm, FOLD_GRID, 1.0) * cortex
+    displacement = _exponentiate(velocity)
+    unit = torch.from_numpy(((points - template_centre) * (2.0 / TEMPLATE_BOX_MM)).astype(np.float32))
+    return points + _sample(displacement, unit, "border").T.numpy()
 
 
 def _sample(volume: torch.Tensor, points_unit: torch.Tensor, padding: str) -> torch.Tensor:
@@ -238,7 +270,7 @@ def template_subject(rng: np.random.Generator, size: int = 96, n_slices: int = 2
     displacement = _exponentiate(_velocity_field(rng, variation.warp_mm))
     unit = torch.from_numpy(((points - template_centre) * box_unit).astype(np.float32))
     points = points + _sample(displacement, unit, "border").T.numpy()
-
+    points = _fold(points, rng, variation.fold_mm, maps, template_centre)
     extent = (np.asarray(maps.maps.shape[1:]) - 1) * maps.spacing
     unit = torch.from_numpy(((points - maps.origin) / extent * 2 - 1).astype(np.float32))
     gm, wm, csf = (c.numpy() for c in _sample(maps.maps[:3], unit, "zeros"))

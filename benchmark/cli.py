@@ -139,6 +139,14 @@ def build_parser() -> Parser:
     realism.add_argument("--data-root", required=True)
     realism.add_argument("--out", default=None, help="output folder (default: $RESULTS_DIR/realism)")
     realism.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    moved = data_sub.add_parser("transfer", help="score every trained run of a dataset on a real folder: "
+                                                 "real gains beside synthetic ones")
+    moved.add_argument("--data", required=True)
+    moved.add_argument("--data-root", required=True)
+    moved.add_argument("--preset", default="quick")
+    moved.add_argument("--models", default=None, help="a comma list (default: every trained model)")
+    moved.add_argument("--out", default=None,
+                       help="output folder (default: $RESULTS_DIR/evaluations/transfer-<data>)")
     return parser
 
 
@@ -357,7 +365,22 @@ def cmd_data_realism(args: argparse.Namespace) -> int:
     return 0
 
 
-DATA_COMMANDS = {"check": cmd_data_check, "download": cmd_data_download, "realism": cmd_data_realism}
+def cmd_data_transfer(args: argparse.Namespace) -> int:
+    from benchmark import records, transfer
+
+    if not os.path.isdir(args.data_root):
+        raise BenchError(f"--data-root {args.data_root} does not exist or is not a folder")
+    models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
+    report = transfer.transfer(args.data, args.data_root, args.preset, models)
+    out = Path(args.out) if args.out else records.results_dir() / "evaluations" / f"transfer-{args.data}"
+    paths = transfer.write_report(report, out)
+    print(transfer.format_table(report))
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+DATA_COMMANDS = {"check": cmd_data_check, "download": cmd_data_download, "realism": cmd_data_realism,
+                 "transfer": cmd_data_transfer}
 COMMANDS = {"run": cmd_run, "status": cmd_status, "list": cmd_list, "leaderboard": cmd_leaderboard,
             "evaluate": cmd_evaluate, "perf": cmd_perf}
 

@@ -35,6 +35,7 @@ BETTER: dict[str, str] = {**{f"dice_{t}": "higher" for t in TISSUES},
                           **{f"volume_error_{t}": "lower" for t in TISSUES}, "regional_gm_error": "lower"}
 ITERATIONS = 50
 HISTOGRAM_BINS = 128
+MIN_WIDTH = 1e-3  # of the intensity range: the narrowest class width the mixture fit may reach
 
 
 def three_levels(values: np.ndarray, iterations: int = ITERATIONS) -> np.ndarray:
@@ -74,12 +75,14 @@ def pure_levels(values: np.ndarray) -> np.ndarray:
 
     def unpack(theta: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
         levels = low + scale * np.cumsum([theta[0], np.exp(theta[1]), np.exp(theta[2])])
-        return levels, scale * np.exp(theta[3]), special.softmax(theta[4:])
+        width = scale * max(float(np.exp(min(theta[3], 0.0))), MIN_WIDTH)  # a vanishing width has no density
+        return levels, width, special.softmax(theta[4:])
 
     def negative_log_likelihood(theta: np.ndarray) -> float:
         levels, width, weights = unpack(theta)
         density = weights @ _mixture_density(centres, levels, width)
-        return -float(counts @ np.log(density + 1e-300))
+        value = -float(counts @ np.log(density + 1e-300))
+        return value if np.isfinite(value) else 1e300
 
     theta0 = np.concatenate([[(start[0] - low) / scale], np.log(np.maximum(gaps, 1e-3)),
                              [np.log(0.05)], np.zeros(5)])

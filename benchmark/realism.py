@@ -12,7 +12,10 @@ so the next person tuning it sees which property is off:
   64:300, 1996: sigma = sqrt(pi / 2) mean|I * N| / 6, N the 3x3 difference-of-Laplacians mask), averaged
   over the pixels whose gradient magnitude is at most the image's median, so edges do not count as noise.
 Each statistic is computed per image (first channel) and summarised by its median over the images, for the
-source and the target of the test split of the synthetic default and of the real folder.
+source and the target of the test split of the synthetic default and of the real folder. Where the dataset
+gives a mask (MRI's brain mask), the intensity, gradient and noise statistics and the histogram are taken
+inside it, so that how much of the field of view the anatomy fills does not count as a difference in
+contrast; the spectrum needs the whole rectangle.
 """
 from __future__ import annotations
 
@@ -55,28 +58,32 @@ def spectrum_slope(image: np.ndarray) -> float:
     return float(np.polyfit(np.log(freqs[band]), np.log(power[band]), 1)[0])
 
 
-def image_statistics(image: np.ndarray) -> dict[str, float]:
-    """The statistics of the module docstring for one 2-D image in [0, 1]."""
+def image_statistics(image: np.ndarray, mask: np.ndarray | None = None) -> dict[str, float]:
+    """The statistics of the module docstring for one 2-D image in [0, 1], inside ``mask`` when given."""
     image = image.astype(np.float64)
+    inside = np.ones(image.shape, bool) if mask is None or not mask.any() else mask.astype(bool)
     gy, gx = np.gradient(image)
     gradient = np.hypot(gy, gx)
-    flat = gradient <= np.median(gradient)
+    flat = inside & (gradient <= np.median(gradient[inside]))
     response = np.abs(ndimage.convolve(image, IMMERKAER, mode="reflect"))
     noise = float(np.sqrt(np.pi / 2) * response[flat].mean() / 6) if flat.any() else float("nan")
-    p05, p50, p95 = np.percentile(image, [5, 50, 95])
-    return {"mean": float(image.mean()), "std": float(image.std()), "p05": float(p05), "p50": float(p50),
-            "p95": float(p95), "gradient_mean": float(gradient.mean()),
-            "gradient_p90": float(np.percentile(gradient, 90)), "spectrum_slope": spectrum_slope(image),
+    values = image[inside]
+    p05, p50, p95 = np.percentile(values, [5, 50, 95])
+    return {"mean": float(values.mean()), "std": float(values.std()), "p05": float(p05), "p50": float(p50),
+            "p95": float(p95), "gradient_mean": float(gradient[inside].mean()),
+            "gradient_p90": float(np.percentile(gradient[inside], 90)), "spectrum_slope": spectrum_slope(image),
             "noise_sigma": noise}
 
 
-def describe(images: list[np.ndarray]) -> dict[str, Any]:
+def describe(images: list[np.ndarray], masks: list[np.ndarray] | None = None) -> dict[str, Any]:
     """Median of each statistic over the images, the pooled histogram and the mean radial spectrum."""
     images = images[:MAX_IMAGES]
-    per_image = [image_statistics(img) for img in images]
+    masks = (masks or [None] * len(images))[:MAX_IMAGES]
+    per_image = [image_statistics(img, m) for img, m in zip(images, masks, strict=True)]
     histogram = np.zeros(HISTOGRAM_BINS)
-    for img in images:
-        histogram += np.histogram(np.clip(img, 0, 1), bins=HISTOGRAM_BINS, range=(0, 1))[0]
+    for img, m in zip(images, masks, strict=True):
+        values = img if m is None else img[m.astype(bool)]
+        histogram += np.histogram(np.clip(values, 0, 1), bins=HISTOGRAM_BINS, range=(0, 1))[0]
     spectra = [radial_spectrum(img) for img in images]
     shortest = min(len(f) for f, _ in spectra)
     return {"images": len(images),
@@ -87,17 +94,22 @@ def describe(images: list[np.ndarray]) -> dict[str, Any]:
 
 
 def split_images(datamodule: Any, split: str = "test") -> dict[str, list[np.ndarray]]:
-    """The first channel of every source and target image of one split of a set-up datamodule."""
+    """The first channel of every source and target of one split, and the masks where they are the region
+    the dataset is scored in."""
     data = datamodule.splits[split]
-    return {role: [t[0].numpy() for t in getattr(data, role)] for role in ("source", "target")}
+    out = {role: [t[0].numpy() for t in getattr(data, role)] for role in ("source", "target")}
+    if getattr(data, "mask", None) and getattr(datamodule, "masked_metrics", False):
+        out["mask"] = [m[0].numpy().astype(bool) for m in data.mask]
+    return out
 
 
 def compare(synthetic: Any, real: Any) -> dict[str, Any]:
     """Statistics of the synthetic and the real test split, per role, and their differences (real - synth)."""
     out: dict[str, Any] = {"synthetic": {}, "real": {}, "difference": {}}
     for name, module in (("synthetic", synthetic), ("real", real)):
-        for role, images in split_images(module).items():
-            out[name][role] = describe(images)
+        images = split_images(module)
+        for role in ("source", "target"):
+            out[name][role] = describe(images[role], images.get("mask"))
     for role in ("source", "target"):
         out["difference"][role] = {k: out["real"][role]["median"][k] - out["synthetic"][role]["median"][k]
                                    for k in STATISTICS}

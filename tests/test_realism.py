@@ -19,6 +19,13 @@ def test_noise_level_and_spectrum_slope_of_known_images():
 
     smooth = ndimage.gaussian_filter(rng.normal(size=(128, 128)), 3)
     assert spectrum_slope(smooth) < -3
+    # Inside a mask only the masked pixels count: a dark surround does not lower the intensity statistics.
+    framed, mask = np.zeros((128, 128)), np.zeros((128, 128), bool)
+    framed[32:96, 32:96], mask[32:96, 32:96] = flat[32:96, 32:96], True
+    assert image_statistics(framed)["mean"] < 0.2
+    inside = image_statistics(framed, mask)
+    assert inside["mean"] == pytest.approx(0.5, abs=0.01) and inside["p05"] > 0.4
+    assert inside["noise_sigma"] == pytest.approx(0.02, rel=0.15)
     summary = describe([flat, flat])
     assert summary["images"] == 2 and abs(sum(summary["histogram"]) - 1) < 1e-9
     assert summary["median"]["mean"] == pytest.approx(0.5, abs=0.01)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from benchmark.evaluation import Evaluator, summarise
-from benchmark.morphometry import morphometry, segment
+from benchmark.morphometry import morphometry, pure_levels, segment, three_levels
 from benchmark.volume_protocols import ulf_enc, ulf_enc_score, volume_metrics
 
 
@@ -113,6 +113,26 @@ def test_segmentation_recovers_the_tissues_and_morphometry_scores_changes():
     grown[:, (ring >= 7) & (ring < 8)] = 0.5  # GM thickened into WM by one pixel
     changed = morphometry(grown, image, mask)
     assert changed["dice_gm"] < 1.0 and changed["volume_error_gm"] > 10.0 and changed["dice_csf"] == 1.0
+
+
+def test_pure_levels_see_through_partial_volume():
+    # Stripes of WM | GM | CSF | GM | WM imaged with 4x coarser voxels: a third of the CSF voxels are mixtures.
+    fine = np.full((4, 96, 96), 0.8)
+    columns = np.arange(96) % 24
+    fine[..., (columns >= 4) & (columns < 20)] = 0.5  # GM bands 16 px wide
+    fine[..., (columns >= 10) & (columns < 16)] = 0.2  # CSF 6 px wide inside them
+    coarse = fine.reshape(4, 24, 4, 24, 4).mean(axis=(2, 4))
+    values = (coarse + np.random.default_rng(1).normal(0, 0.01, coarse.shape)).ravel()
+    levels = pure_levels(values)
+    assert np.allclose(levels, [0.2, 0.5, 0.8], atol=0.04), levels
+    assert three_levels(values)[0] > 0.25  # clustering pulls the CSF centre towards the CSF/GM mixture
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("values", [np.full(500, 0.5), np.repeat([0.1, 0.9], 300), np.linspace(0, 1, 7)])
+def test_pure_levels_of_degenerate_volumes_are_finite_and_silent(values: np.ndarray):
+    levels = pure_levels(values)
+    assert np.all(np.isfinite(levels)) and np.all(np.diff(levels) >= 0)
 
 
 def test_segmentation_of_the_synthetic_3t_target_agrees_with_the_true_tissue_maps():

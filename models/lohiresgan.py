@@ -6,9 +6,8 @@ training code, so these choices follow pix2pix/CycleGAN conventions and are conf
 - generator: 7x7 conv, two stride-2 down-samplings, 9 residual blocks, two up-samplings, 7x7 conv (CycleGAN's
   ResNet generator) with batch norm, pix2pix's default for a paired cGAN (``g_norm``; "instance" is
   CycleGAN's). Why not instance norm: it normalises away each image's intensity level, which the generator
-  then cannot restore without an input skip. Measured on the quick preset (2-core CPU): instance norm ends
-  below the input on FMD (25.1 dB against 31.3) and x4 fluorescence (27.3 against 29.5); batch norm passes
-  both (33.2 and 30.1) and is equal on MRI (21.05 against 20.96 dB);
+  then cannot restore without an input skip: on the quick preset instance norm ended below the input on
+  FMD and x4 fluorescence, where batch norm passes it;
 - discriminator: 70x70 PatchGAN on the channel concatenation of source and output (conditional), batch norm;
 - loss: vanilla adversarial (BCE on logits) + 100 x L1; discriminator loss halved (pix2pix);
 - Adam 2e-4, betas (0.5, 0.999); constant learning rate for the first half of training, linear decay to zero

@@ -137,8 +137,10 @@ def make_trainer(config: RunConfig, out: Path, model: L.LightningModule,
 
 def scoring_trainer(config: RunConfig, model: L.LightningModule, callbacks: list[Callback]) -> L.Trainer:
     """A trainer that only tests, placed and with the precision of the run it scores."""
+    from benchmark.console import quiet_libraries
     from benchmark.fast_paths import enable_fast_paths
 
+    quiet_libraries()
     fast = enable_fast_paths(model, compile=config.compile)
     return L.Trainer(**_placement(config, model), callbacks=[*fast.callbacks, *callbacks], logger=False,
                      enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,

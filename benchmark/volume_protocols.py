@@ -118,22 +118,30 @@ def ulf_enc_score(ssim: float, psnr: float, mae: float, nmse: float) -> float:
             + w["nmse"] * (1 - nmse))
 
 
+# What each protocol computes, as the report titles its block (the current method, also stored in each record).
+DESCRIPTIONS = {
+    "volume": "true volume metrics: each pooled over the volume's masked voxels",
+    "ulf_enc": "ULF-EnC challenge (khtohidulislam/ULF-EnC-Challenge, final_evaluation_script.py): per-volume "
+               "min-max, masked 3-D SSIM, PSNR map, MAE, NMSE; score 0.7/0.1/0.1/0.1",
+    "morphometry": "CSF/GM/WM segmentation in the brain mask (pure-tissue levels from a partial-volume mixture "
+                   "fit, Santago & Gage 1993) of image and target: per-tissue Dice and volume error (%), "
+                   "regional GM volume error",
+}
+
+
 def build(name: str, options: dict[str, Any] | None = None) -> VolumeProtocol:
     """The named protocol with a datamodule's options (e.g. morphometry's ``contrast``)."""
     options = dict(options or {})
     if name == "volume":
-        return VolumeProtocol("volume", "true volume metrics: each pooled over the volume's masked voxels",
+        return VolumeProtocol("volume", DESCRIPTIONS["volume"],
                               {"psnr": "higher", "ssim": "higher", "nrmse": "lower", "rmse": "lower",
                                "mae": "lower"}, volume_metrics, options)
     if name == "ulf_enc":
-        return VolumeProtocol("ulf_enc", "ULF-EnC challenge (khtohidulislam/ULF-EnC-Challenge, "
-                              "final_evaluation_script.py): per-volume min-max, masked 3-D SSIM, PSNR map, MAE, "
-                              "NMSE; score 0.7/0.1/0.1/0.1",
+        return VolumeProtocol("ulf_enc", DESCRIPTIONS["ulf_enc"],
                               {"ssim": "higher", "psnr": "higher", "mae": "lower", "nmse": "lower",
                                "score": "higher"}, ulf_enc, options)
     if name == "morphometry":
-        return VolumeProtocol("morphometry", "CSF/GM/WM segmentation (3-class k-medians in the brain mask) of "
-                              "image and target: per-tissue Dice and volume error (%), regional GM volume error",
+        return VolumeProtocol("morphometry", DESCRIPTIONS["morphometry"],
                               morphometry.BETTER, morphometry.morphometry, options)
     raise ValueError(f"unknown volume protocol {name!r}; known: {', '.join(PROTOCOL_NAMES)}")
 

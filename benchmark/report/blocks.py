@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmark.metrics import METRICS
+from benchmark.volume_protocols import DESCRIPTIONS
 
 
 @dataclass
@@ -46,7 +47,8 @@ def _protocol_blocks(rows: list[Any]) -> list[Block]:
         first = next(s for _, ss in sections for s in ss if s)
         columns = list(first.get("test") or {})
         better = first.get("better") or {}
-        block = Block(title=first.get("description") or name, columns=columns,
+        # The method's current description where the protocol is known (a record's copy may predate a rewording).
+        block = Block(title=DESCRIPTIONS.get(name) or first.get("description") or name, columns=columns,
                       headings=[f"{c}{_arrow(better.get(c))}" for c in columns],
                       note=f"{first.get('volumes', '?')} test volumes; means over seeds")
         inputs = [s for _, ss in sections for s in ss if s]

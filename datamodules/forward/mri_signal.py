@@ -34,8 +34,8 @@ Sources (values rounded):
 
 Protocols (T1w at 3 T is a published MPRAGE; the others are chosen here, scaled to the T1/T2 of their field so
 each is a sensible T1- or T2-weighted acquisition):
-- T1w, 3 T: MPRAGE, the inversion-prepared 3-D gradient echo that 3 T T1w references (ADNI, the LoHiResGAN
-  and ULF-EnC 3 T sets, FreeSurfer studies) use: TR 2400 ms (inversion to inversion), TI 1000 ms (inversion
+- T1w, 3 T: MPRAGE, the inversion-prepared 3-D gradient echo of 3 T T1w reference scans (ADNI's T1w series
+  is an MPRAGE: Jack et al., JMRI 27:685, 2008): TR 2400 ms (inversion to inversion), TI 1000 ms (inversion
   to the k-space centre), flip 8 degrees, TE 3.16 ms, as in a Siemens Trio 1 mm protocol (e.g. the study
   summarised at pubcompare.ai/protocol/Vq761IwB4C3bMWOePrl9). The readout train is 176 excitations (one per
   partition of a 176-partition sagittal slab) 7 ms apart (an assumed, typical echo spacing). The signal is

@@ -292,7 +292,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.data_root and not os.path.isdir(args.data_root):
         raise BenchError(f"--data-root {args.data_root} does not exist or is not a folder")
     overrides = [item for group in args.overrides for item in group.split()]
-    result = evaluate(args.checkpoint, args.data, args.data_root, overrides, args.devices)
+    result, _ = evaluate(args.checkpoint, args.data, args.data_root, overrides, args.devices)
     if _is_rank_zero():
         print_summary(result)
     return 0

@@ -84,7 +84,9 @@ def trained_model(config: RunConfig, datamodule: PairedDataModule, checkpoint: P
 
 
 def evaluate(checkpoint: str, data: str | None = None, data_root: str | None = None,
-             overrides: list[str] | None = None, devices: str | None = None) -> dict[str, Any]:
+             overrides: list[str] | None = None, devices: str | None = None
+             ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Score a checkpoint; returns the summary (written to metrics.json) and the per-image rows."""
     path = Path(checkpoint)
     if not path.is_file():
         raise BenchError(f"--checkpoint {checkpoint} does not exist")
@@ -106,7 +108,7 @@ def evaluate(checkpoint: str, data: str | None = None, data_root: str | None = N
         records.write_csv(out / "per_image.csv", results.rows)
         records.write_json(out / "metrics.json", result)
         result["output"] = str(out)
-    return result
+    return result, results.rows
 
 
 def print_summary(result: dict[str, Any]) -> None:

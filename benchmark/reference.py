@@ -14,8 +14,7 @@ import shutil
 from pathlib import Path
 
 from benchmark.errors import BenchError
-from benchmark.report.tables import latest_per_seed
-from benchmark.results import scan
+from benchmark.report.tables import shown_records
 
 # What the report reads from a run folder; checkpoints, sample PNGs and logger folders stay behind.
 KEPT_FILES = ("metrics.json", "per_image.csv", "config.yaml", "environment.json", "samples.npz",
@@ -23,12 +22,8 @@ KEPT_FILES = ("metrics.json", "per_image.csv", "config.yaml", "environment.json"
 
 
 def shown_runs(root: Path) -> list[Path]:
-    """The run folders the leaderboard shows: per dataset, preset, model and seed the newest complete run."""
-    groups: dict[tuple[str, str, str], list[dict]] = {}
-    for record in scan(root).records:
-        if record.get("status") == "complete" and not record.get("sweep"):
-            groups.setdefault((record["dataset"], record["preset"], record["model"]), []).append(record)
-    return [Path(r["_dir"]) for runs in groups.values() for r in latest_per_seed(runs)]
+    """The run folders the leaderboard shows (`tables.shown_records`)."""
+    return [Path(r["_dir"]) for r in shown_records(root)]
 
 
 def snapshot(root: Path, out: Path) -> int:

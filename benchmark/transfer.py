@@ -22,8 +22,7 @@ import torch
 from benchmark import records
 from benchmark.errors import BenchError
 from benchmark.evaluate import evaluate, evaluation_config, trained_model
-from benchmark.report.tables import latest_per_seed
-from benchmark.results import scan
+from benchmark.report.tables import shown_records
 from benchmark.run_config import build_datamodule
 
 METRICS = ("psnr", "ssim")
@@ -33,14 +32,10 @@ VIEW = 128  # larger images are shown as their central VIEW x VIEW crop, where t
 
 def trained_runs(dataset: str, preset: str, models: list[str] | None = None,
                  root: Path | None = None) -> list[dict[str, Any]]:
-    """The newest complete run per model and seed of ``dataset`` x ``preset`` that has a checkpoint."""
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for record in scan(root).records:
-        if (record.get("status") == "complete" and record["dataset"] == dataset and record["preset"] == preset
-                and not record.get("sweep") and record.get("checkpoint")
-                and (models is None or record["model"] in models)):
-            groups.setdefault(record["model"], []).append(record)
-    runs = [r for model in sorted(groups) for r in sorted(latest_per_seed(groups[model]), key=lambda r: r["seed"])]
+    """The runs the leaderboard shows for ``dataset`` x ``preset`` (`tables.shown_records`) that have a
+    checkpoint (classical methods have none)."""
+    runs = [r for r in shown_records(root) if r["dataset"] == dataset and r["preset"] == preset
+            and r.get("checkpoint") and (models is None or r["model"] in models)]
     if not runs:
         raise BenchError(f"no complete trained {preset} runs of {dataset} under {root or records.results_dir()}"
                          f"/runs{' for ' + ','.join(models) if models else ''}: run them first")
@@ -69,32 +64,26 @@ def transfer(dataset: str, data_root: str, preset: str = "quick", models: list[s
              root: Path | None = None) -> dict[str, Any]:
     rows = []
     for record in trained_runs(dataset, preset, models, root):
-        result = evaluate(str(_checkpoint(record)), data_root=data_root)
-        per_image = _read_rows(Path(result["output"]) / "per_image.csv")
+        result, per_image = evaluate(str(_checkpoint(record)), data_root=data_root)
         rows.append({"model": record["model"], "seed": record["seed"], "checkpoint": str(_checkpoint(record)),
                      "synthetic": gains(record, None), "real": gains(result, per_image),
                      "evaluation": result["output"]})
     return {"dataset": dataset, "data_root": data_root, "preset": preset, "runs": rows}
 
 
-def _read_rows(path: Path) -> list[dict[str, Any]]:
-    import pandas as pd
-
-    return pd.read_csv(path).to_dict("records")
-
-
 def format_table(report: dict[str, Any]) -> str:
-    """Markdown: per run, the gains on the synthetic test set and on the real folder."""
+    """Markdown: per run, the gains on the synthetic test set and on the real folder, and how much of the
+    synthetic PSNR gain is lost on real data (synthetic minus real; negative: real gains more)."""
     per_image = any("median_psnr" in r["real"] for r in report["runs"])
-    head = "| model | seed | synthetic dPSNR | real dPSNR | synthetic dSSIM | real dSSIM |"
-    rule = "|---|---|---|---|---|---|"
+    head = "| model | seed | synthetic dPSNR | real dPSNR | dPSNR lost on real | synthetic dSSIM | real dSSIM |"
+    rule = "|---|---|---|---|---|---|---|"
     if per_image:
         head, rule = head + " real median dPSNR | real worst dPSNR |", rule + "---|---|"
     lines = [head, rule]
     for r in report["runs"]:
         s, t = r["synthetic"], r["real"]
-        line = (f"| {r['model']} | {r['seed']} | {s['psnr']:+.2f} | {t['psnr']:+.2f} | {s['ssim']:+.3f} | "
-                f"{t['ssim']:+.3f} |")
+        line = (f"| {r['model']} | {r['seed']} | {s['psnr']:+.2f} | {t['psnr']:+.2f} | {s['psnr'] - t['psnr']:+.2f} | "
+                f"{s['ssim']:+.3f} | {t['ssim']:+.3f} |")
         if per_image:
             line += f" {t['median_psnr']:+.2f} | {t['min_psnr']:+.2f} |"
         lines.append(line)

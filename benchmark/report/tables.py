@@ -106,6 +106,16 @@ def latest_per_seed(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [chosen[s] for s in sorted(chosen)]
 
 
+def shown_records(root: str | Path | None = None) -> list[dict[str, Any]]:
+    """The run records the leaderboard shows: per dataset, preset and model, the newest complete run of each
+    seed (sweep trials aside), ordered by dataset, preset, model and seed."""
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for record in results.scan(root).records:
+        if record.get("status") == "complete" and not record.get("sweep"):
+            groups[(record["dataset"], record["preset"], record["model"])].append(record)
+    return [r for key in sorted(groups) for r in latest_per_seed(groups[key])]
+
+
 def _finite(values: list[float]) -> list[float]:
     return [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
 

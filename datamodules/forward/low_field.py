@@ -32,8 +32,14 @@ intensities alone. :func:`remap_contrast` approximates it: a 3-class intensity c
 mask (1-D k-means) finds the CSF, GM and WM intensity levels; each level is multiplied by its tissue's
 64 mT / 3 T signal ratio (relative to WM, from `mri_signal`), and intensities in between are interpolated
 linearly, so the texture and partial volume of the real image are kept while the tissue levels move as the
-relaxation times imply. Voxels outside the mask keep their intensity. Then steps 1-4 run as above, with the
-slabs made of the volume's own slices.
+relaxation times imply. Voxels outside the mask keep their intensity. The ratios assume the real volume was
+acquired like the synthetic 3 T (`mri_signal.MPRAGE`): where its tissue levels differ from that sequence's,
+the difference is taken as the subject's own and carried into the 64 mT image, so a real volume from another
+sequence (the IXI T1 is a 1.5 T gradient echo) passes part of its own contrast to the input. Moving each level
+to its tissue's 64 mT signal instead would need the pure tissue levels, which clustering at the benchmark's
+2.4 mm grid does not recover (partial volume): on synthetic subjects that mapping no longer reproduces the
+forward model's input, where the ratios do. Then steps 1-4 run as above, with the slabs made of the volume's
+own slices.
 """
 from __future__ import annotations
 

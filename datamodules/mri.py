@@ -100,6 +100,10 @@ class MRIDataModule(PairedDataModule):
         train_source        "real" | "synthetic" (real data only: every real subject is then a test subject)
         anatomy             "template" | "phantom": the synthetic subjects' anatomy (template: real brains)
         skull_strip         synthetic subjects without scalp and skull, as skull-stripped real data (true)
+        t1_variation        spread (log-normal sigma) of each synthetic subject's CSF, GM and WM T1 around the
+                            `mri_signal` values, one factor per tissue at both fields, as subjects differ in
+                            tissue composition (0: every subject has the same relaxation times; no checked
+                            source gives a between-subject spread, so the default adds none)
     """
 
     name = "mri"
@@ -126,7 +130,8 @@ class MRIDataModule(PairedDataModule):
                  snr_highfield: NonNegativeFloat = 40.0, bias: ClosedUnitInterval = 0.2,
                  inplane_factor: InplaneFactor = 1.6, slice_factor: SliceFactor = 2,
                  data_seed: NonNegativeInt | None = 0, train_source: TrainSource = "real",
-                 anatomy: Anatomy = "template", skull_strip: bool = True) -> None:
+                 anatomy: Anatomy = "template", skull_strip: bool = True,
+                 t1_variation: NonNegativeFloat = 0.0) -> None:
         super().__init__(root=root, batch_size=batch_size, eval_batch_size=eval_batch_size,
                          crop_size=crop_size, num_workers=num_workers, seed=seed)
         self.contrast, self.mode, self.train_source, self.anatomy = contrast, mode, train_source, anatomy
@@ -140,6 +145,7 @@ class MRIDataModule(PairedDataModule):
         self.acquisition = LowFieldAcquisition(inplane_factor=float(inplane_factor), slice_factor=int(slice_factor),
                                                snr=float(snr), bias=float(bias))
         self.snr_highfield = float(snr_highfield)
+        self.t1_variation = float(t1_variation)
         self.data_seed = int(seed if data_seed is None else data_seed)
         if self.size is None and root is None:
             raise UsageError("data.size=null keeps the native grid of real data; the synthetic default needs "
@@ -172,16 +178,25 @@ class MRIDataModule(PairedDataModule):
         rng = image_rng(self.data_seed, split, index, "acquisition")
         centre = slice(margin, margin + keep)
         # SNR is relative to the signal of pure white matter (a slab near the vertex may hold none).
-        low = weighted_image(phantom.fractions, "64mT", self.contrast) * phantom.texture
-        source = lowfield_acquisition(low, tissue_signals("64mT", self.contrast)["wm"], self.acquisition, rng)
+        t1_scale = self.t1_scale(split, index)
+        low = weighted_image(phantom.fractions, "64mT", self.contrast, t1_scale) * phantom.texture
+        source = lowfield_acquisition(low, tissue_signals("64mT", self.contrast, t1_scale)["wm"],
+                                      self.acquisition, rng)
 
-        high = (weighted_image(phantom.fractions, "3T", self.contrast) * phantom.texture)[centre]
-        high = highfield_acquisition(high, tissue_signals("3T", self.contrast)["wm"], self.snr_highfield,
+        high = (weighted_image(phantom.fractions, "3T", self.contrast, t1_scale) * phantom.texture)[centre]
+        high = highfield_acquisition(high, tissue_signals("3T", self.contrast, t1_scale)["wm"], self.snr_highfield,
                                      phantom.voxel_mm, rng)
         mask = phantom.brain_mask[centre]
         volume = Volume(subject=f"{split}{index:03d}", source=nifti.normalise(source, mask),
                         target=nifti.normalise(high, mask), mask=mask, indices=list(range(keep)))
         return volume, phantom
+
+    def t1_scale(self, split: str, index: int) -> dict[str, float]:
+        """One subject's T1 factors for CSF, GM and WM, log-normal with ``t1_variation`` as the spread, the
+        same at both fields (their own random stream: the anatomy and noise do not change with it)."""
+        rng = image_rng(self.data_seed, split, index, "relaxation")
+        factors = np.exp(rng.normal(0.0, self.t1_variation, 3))
+        return dict(zip(("csf", "gm", "wm"), factors.tolist()))
 
     def _real(self) -> dict[str, list[Volume]]:
         root = Path(self.root)

@@ -335,3 +335,18 @@ def test_skull_strip_images_only_the_intracranial_tissue():
     assert with_skull.fraction("skull").max() > 0.5
     outside = ~stripped.mask
     assert stripped.target[outside].mean() < 0.5 * head.target[outside].mean()  # no bright scalp ring
+
+
+def test_t1_variation_changes_each_subjects_contrast_at_both_fields_not_its_anatomy():
+    dm, same, phantom = subject(anatomy="phantom", **CONTRAST_ONLY)
+    assert dm.t1_scale("test", 0) == {"csf": 1.0, "gm": 1.0, "wm": 1.0}  # the default adds no variation
+    varied_dm, varied, varied_phantom = subject(anatomy="phantom", t1_variation=0.1, **CONTRAST_ONLY)
+    assert np.array_equal(phantom.fractions, varied_phantom.fractions)
+    scale = varied_dm.t1_scale("test", 0)
+    assert scale == varied_dm.t1_scale("test", 0) != varied_dm.t1_scale("test", 1)
+    wm, gm = pure(phantom, "wm", 1), pure(phantom, "gm", 1)
+    # A longer GM T1 relative to WM's darkens GM against WM in both T1w images (and a shorter one brightens it).
+    longer = scale["gm"] > scale["wm"]
+    for before, after in ((same.source, varied.source), (same.target, varied.target)):
+        ratio_before, ratio_after = before[gm].mean() / before[wm].mean(), after[gm].mean() / after[wm].mean()
+        assert abs(ratio_after / ratio_before - 1) > 0.01 and (ratio_after < ratio_before) == longer

@@ -2,14 +2,10 @@
 
 Why: the 64 mT image differs from the 3 T one not only in resolution and noise but in *contrast*, because
 T1 and T2 depend on the field (T1 of brain tissue is about 3x shorter at 64 mT and the GM/WM ratio of T1
-shrinks). A phantom given as tissue fractions is turned into a weighted image with the spin-echo equation
-
-    S = PD * (1 - exp(-TR / T1)) * exp(-TE / T2)
-
-evaluated per tissue and mixed linearly by the voxel's tissue fractions (partial volume: the magnetisations of
-the tissues in a voxel add up). One equation for both fields keeps the comparison about the tissue parameters;
-3 T T1w references are usually MPRAGE, whose inversion preparation is not modelled here (a short-TR spin
-echo gives the same ordering CSF < GM < WM with a similar WM/GM ratio, about 1.2).
+shrinks). A phantom given as tissue fractions is turned into a weighted image by evaluating each protocol's
+signal equation per tissue (the spin echo S = PD * (1 - exp(-TR / T1)) * exp(-TE / T2), or the MPRAGE steady
+state below) and mixing the signals linearly by the voxel's tissue fractions (partial volume: the
+magnetisations of the tissues in a voxel add up).
 
 Sources (values rounded):
 - 3 T, WM and GM: Wansapura et al., "NMR relaxation times in the human brain at 3.0 Tesla", JMRI 9:531 (1999):
@@ -49,7 +45,8 @@ each is a sensible T1- or T2-weighted acquisition):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -144,12 +141,14 @@ PROTOCOLS: dict[tuple[str, str], SpinEcho | MPRAGE] = {
 }
 
 
-def tissue_signals(field: str, contrast: str) -> dict[str, float]:
-    """Signal of each pure tissue for one field and contrast (arbitrary units, comparable within a field)."""
+def tissue_signals(field: str, contrast: str, t1_scale: Mapping[str, float] | None = None) -> dict[str, float]:
+    """Signal of each pure tissue for one field and contrast (arbitrary units, comparable within a field);
+    ``t1_scale`` multiplies the T1 of the tissues it names (one subject's deviation from the mean)."""
     if field not in FIELDS or contrast not in CONTRASTS:
         raise ValueError(f"field must be one of {FIELDS} and contrast one of {CONTRASTS}")
-    protocol = PROTOCOLS[(field, contrast)]
-    return {name: protocol.signal(tissue) for name, tissue in RELAXATION[field].items()}
+    protocol, scale = PROTOCOLS[(field, contrast)], t1_scale or {}
+    return {name: protocol.signal(replace(tissue, t1=tissue.t1 * scale.get(name, 1.0)))
+            for name, tissue in RELAXATION[field].items()}
 
 
 def relative_signals(field: str, contrast: str) -> dict[str, float]:
@@ -158,10 +157,11 @@ def relative_signals(field: str, contrast: str) -> dict[str, float]:
     return {name: value / signals["wm"] for name, value in signals.items()}
 
 
-def weighted_image(fractions: np.ndarray, field: str, contrast: str) -> np.ndarray:
+def weighted_image(fractions: np.ndarray, field: str, contrast: str,
+                   t1_scale: Mapping[str, float] | None = None) -> np.ndarray:
     """Mix the tissue signals by the voxel fractions ``(len(TISSUES), ...)``; returns the image ``(...)``."""
     if fractions.shape[0] != len(TISSUES):
         raise ValueError(f"expected {len(TISSUES)} tissue fractions, got {fractions.shape[0]}")
-    signals = tissue_signals(field, contrast)
+    signals = tissue_signals(field, contrast, t1_scale)
     weights = np.array([signals[name] for name in TISSUES], dtype=np.float32)
     return np.tensordot(weights, fractions.astype(np.float32, copy=False), axes=1)

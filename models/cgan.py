@@ -7,7 +7,8 @@ Published settings (the constructor defaults):
   blocks; 54,407,809 parameters for 1-channel images;
 - discriminator: 70x70 PatchGAN on the channel concatenation of source and output, batch norm; 2,764,609
   parameters for a 2-channel input;
-- loss: vanilla GAN (BCE on logits) + 100 x L1, the discriminator's loss halved;
+- loss: vanilla GAN (BCE on logits) + 100 x L1 on the code's [-1, 1] images (`losses.pixel`), the
+  discriminator's loss halved;
 - Adam 2e-4, betas (0.5, 0.999), batch 1, 100 epochs at constant learning rate + 100 with linear decay to
   zero; weights from N(0, 0.02).
 

@@ -7,7 +7,8 @@ consistency.
 Published settings (the constructor defaults):
 - generators: ResNet-9 (reflection padding, instance norm); 11,365,633 parameters each for 1-channel images;
 - discriminators: 70x70 PatchGAN on one domain's images (not conditional), instance norm; 2,762,689 each;
-- loss: least-squares GAN; cycle L1 x lambda_cycle = 10 in both directions; identity L1 x 0.5 x lambda_cycle;
+- loss: least-squares GAN; cycle L1 x lambda_cycle = 10 in both directions; identity L1 x 0.5 x lambda_cycle
+  (L1 on the code's [-1, 1] images, `losses.pixel`);
   each discriminator's loss halved; a pool of 50 past fakes per discriminator (`models.image_pool`);
 - Adam 2e-4, betas (0.5, 0.999), batch 1, 100 epochs + 100 with linear decay; weights from N(0, 0.02).
 
@@ -25,7 +26,6 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 import torch
-import torch.nn.functional as F
 
 from benchmark.errors import UsageError
 from benchmark.option_types import (
@@ -39,6 +39,7 @@ from models import register_model
 from models.gan_base import GANModel
 from models.image_pool import ImagePool
 from models.losses.gan import GANMode, adversarial_loss
+from models.losses.pixel import paper_l1
 from models.networks.layers import Norm, init_normal
 from models.networks.patchgan import PatchDiscriminator
 from models.networks.resnet_generator import ResnetGenerator
@@ -142,12 +143,12 @@ class CycleGANModel(GANModel):
         hp, real_a, real_b = self.hparams, batch["source"].float(), fakes["real_b"].float()
         terms = {"adv_b": adversarial_loss(self.discriminator_b(fakes["fake_b"]), True, hp.gan_mode),
                  "adv_a": adversarial_loss(self.discriminator_a(fakes["fake_a"]), True, hp.gan_mode),
-                 "cycle_a": hp.lambda_cycle * F.l1_loss(fakes["rec_a"].float(), real_a),
-                 "cycle_b": hp.lambda_cycle * F.l1_loss(fakes["rec_b"].float(), real_b)}
+                 "cycle_a": hp.lambda_cycle * paper_l1(fakes["rec_a"].float(), real_a),
+                 "cycle_b": hp.lambda_cycle * paper_l1(fakes["rec_b"].float(), real_b)}
         if hp.lambda_identity:
             weight = hp.lambda_identity * hp.lambda_cycle
-            terms["idt_b"] = weight * F.l1_loss(self(fakes["real_b"]).float(), real_b)
-            terms["idt_a"] = weight * F.l1_loss(self.backward_translate(batch["source"]).float(), real_a)
+            terms["idt_b"] = weight * paper_l1(self(fakes["real_b"]).float(), real_b)
+            terms["idt_a"] = weight * paper_l1(self.backward_translate(batch["source"]).float(), real_a)
         return terms
 
     def record_notes(self) -> dict[str, Any]:

@@ -9,7 +9,8 @@ training code, so these choices follow pix2pix/CycleGAN conventions and are conf
   then cannot restore without an input skip: on the quick preset instance norm ended below the input on
   FMD and x4 fluorescence, where batch norm passes it;
 - discriminator: 70x70 PatchGAN on the channel concatenation of source and output (conditional), batch norm;
-- loss: vanilla adversarial (BCE on logits) + 100 x L1; discriminator loss halved (pix2pix);
+- loss: vanilla adversarial (BCE on logits) + 100 x L1 measured on [-1, 1] images (`losses.pixel`);
+  discriminator loss halved (pix2pix);
 - Adam 2e-4, betas (0.5, 0.999); constant learning rate for the first half of training, linear decay to zero
   over the second half; weights from N(0, 0.02).
 """
@@ -18,12 +19,12 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import torch
-import torch.nn.functional as F
 
 from benchmark.option_types import ClosedUnitInterval, NonNegativeFloat, PositiveFloat, PositiveInt
 from models import register_model
 from models.gan_base import GANModel
 from models.losses.gan import GANMode, adversarial_loss
+from models.losses.pixel import paper_l1
 from models.networks.layers import Norm, init_normal
 from models.networks.patchgan import PatchDiscriminator
 from models.networks.resnet_generator import ResnetGenerator
@@ -46,7 +47,7 @@ class ConditionalGANModel(GANModel):
         fake = fakes["fake"]
         logits = self.discriminator(torch.cat([batch[self.input_key], fake], 1))
         return {"adv": adversarial_loss(logits, True, self.hparams.gan_mode),
-                "l1": self.hparams.lambda_l1 * F.l1_loss(fake, batch["target"])}
+                "l1": self.hparams.lambda_l1 * paper_l1(fake, batch["target"])}
 
     def networks(self) -> dict[str, torch.nn.Module]:
         return {"generator": self.generator, "discriminator": self.discriminator}

@@ -55,7 +55,10 @@ def three_levels(values: np.ndarray, iterations: int = ITERATIONS) -> np.ndarray
 
 def _mixture_density(x: np.ndarray, levels: np.ndarray, width: float) -> np.ndarray:
     """Densities (5, len(x)) of the three pure classes and the two neighbour mixtures at ``x``."""
-    pure = np.exp(-0.5 * ((x[None] - levels[:, None]) / width) ** 2) / (width * np.sqrt(2 * np.pi))
+    # Beyond 40 widths the density is 0 in float64 anyway; clipping keeps the optimiser's far-off trial levels
+    # from overflowing the square.
+    z = np.clip((x[None] - levels[:, None]) / width, -40.0, 40.0)
+    pure = np.exp(-0.5 * z ** 2) / (width * np.sqrt(2 * np.pi))
     mixed = []
     for low, high in ((levels[0], levels[1]), (levels[1], levels[2])):
         span = max(high - low, 1e-6)

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
 import torch
 
 from benchmark.evaluation import Evaluator, summarise
-from benchmark.morphometry import morphometry, pure_levels, segment, three_levels
+from benchmark.morphometry import _mixture_density, morphometry, pure_levels, segment, three_levels
 from benchmark.volume_protocols import ulf_enc, ulf_enc_score, volume_metrics
 
 
@@ -151,3 +152,11 @@ def test_segmentation_of_the_synthetic_3t_target_agrees_with_the_true_tissue_map
                 labels[tissue].sum() + ((truth == k) & volume.mask).sum())
             if tissue != "csf":
                 assert overlap >= 0.85, (index, tissue, overlap)
+
+
+def test_mixture_density_at_a_far_off_trial_level_is_zero_without_an_overflow_warning():
+    # The optimiser may try a level 1e160 away: its density is 0, and nothing warns.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        density = _mixture_density(np.array([0.2, 0.5, 0.9]), np.array([0.2, 0.5, 1e160]), 1e-3)
+    assert np.all(np.isfinite(density)) and np.all(density[2] == 0) and density[0].max() > 0

@@ -35,3 +35,8 @@ def test_transfer_scores_a_smoke_run_on_the_real_hr_images(shared_data: Path, re
     assert run["real"]["min_psnr"] == pytest.approx(gains.min())
     assert run["real"]["psnr"] == pytest.approx(rows["psnr"].mean() - rows["input_psnr"].mean(), abs=1e-6)
     assert (out / "samples.png").stat().st_size > 1000 and "real median dPSNR" in (out / "transfer.md").read_text()
+    # The table's "dPSNR lost on real" cell is the synthetic gain minus the real one.
+    header, _, line = (out / "transfer.md").read_text().splitlines()[:3]
+    cells = dict(zip([c.strip() for c in header.split("|")], [c.strip() for c in line.split("|")]))
+    lost = run["synthetic"]["psnr"] - run["real"]["psnr"]
+    assert float(cells["dPSNR lost on real"]) == pytest.approx(lost, abs=0.006)
